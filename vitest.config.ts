@@ -1,0 +1,15 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests import packages by name; point the names at sources so no build is needed first.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@isthmus/ipam': fileURLToPath(new URL('./packages/ipam/src/index.ts', import.meta.url)),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'examples/**/*.test.ts'],
+    testTimeout: 60_000,
+  },
+});
