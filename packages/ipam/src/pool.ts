@@ -1,0 +1,748 @@
+import { Addr, type Family, parseV4Fast, tryParseAddr, tryParseAddrRange } from './addr';
+import { DenseBitmap } from './bitmap';
+import { IpamError, show } from './errors';
+import { PairMap, StringTable } from './hashing';
+import { IPSet } from './ipset';
+import { type ResolvedPoolSpec, resolvePoolSpec } from './poolspec';
+import type { Prefix } from './prefix';
+import { SparseSpace } from './sparse';
+import type { PoolRoute, PoolSpec } from './spec';
+
+/** Pools whose subnet has at most this many addresses keep a bitmap; larger ones are sparse. */
+const DENSE_MAX_SPAN = 2 ** 24;
+/** Largest block allocateBlock accepts. */
+export const MAX_BLOCK = 65_536;
+
+export interface PoolStats {
+  /** Allocatable addresses (the gateway, excluded and reserved addresses are not counted). */
+  readonly total: bigint;
+  /** Addresses held by owners. */
+  readonly allocated: number;
+  /** total - allocated. */
+  readonly free: bigint;
+  /** Owner keys holding addresses. */
+  readonly owners: number;
+}
+
+/**
+ * A pool's allocations as compact plain JSON. `allocations` lists `[owner, addresses]` in address order,
+ * where addresses is one address, a contiguous run `"a-b"`, or a comma-separated list.
+ */
+export interface PoolSnapshot {
+  readonly version: 1;
+  readonly pool: string;
+  readonly subnet: string;
+  readonly allocations: ReadonlyArray<readonly [owner: string, addresses: string]>;
+}
+
+export type SnapshotConflictReason =
+  | 'invalid-entry'
+  | 'duplicate-owner'
+  | 'duplicate-address'
+  | 'out-of-pool'
+  | 'pool-name';
+
+export interface SnapshotConflict {
+  readonly reason: SnapshotConflictReason;
+  readonly owner?: string;
+  readonly address?: string;
+  /** For duplicate-address: the owner that claimed the address first. */
+  readonly heldBy?: string;
+  readonly message: string;
+}
+
+/** A stateful allocator over one pool (Spiderpool SpiderIPPool semantics). Failed calls change nothing. */
+export interface Pool {
+  readonly name: string;
+  readonly spec: PoolSpec;
+  readonly family: Family;
+  readonly subnet: Prefix;
+  readonly gateway: Addr | undefined;
+  readonly routes: readonly PoolRoute[];
+  /** Lowest free address; idempotent per owner. */
+  allocate(owner: string): Addr;
+  /** Lowest run of n contiguous free addresses (first fit), in address order; idempotent per owner. */
+  allocateBlock(owner: string, n: number): Addr[];
+  /** Fixed addresses for an owner, all or nothing; idempotent when the owner already holds exactly these. */
+  reserve(owner: string, addresses: Addr | string | ReadonlyArray<Addr | string>): Addr[];
+  /** Free everything the owner holds; returns what was freed (empty when the owner held nothing). */
+  release(owner: string): Addr[];
+  ownerOf(address: Addr | string): string | undefined;
+  addressesOf(owner: string): Addr[];
+  has(owner: string): boolean;
+  stats(): PoolStats;
+  /** Free addresses as a set of ranges. */
+  freeRanges(): IPSet;
+  /** Every address the pool can hand out, free or not. */
+  allocatable(): IPSet;
+  /** Every owner with its addresses, in address order. */
+  allocations(): Array<[owner: string, addresses: Addr[]]>;
+  snapshot(): PoolSnapshot;
+  /** Bytes held by the allocator's own structures (bitmap, indexes), without owner strings. */
+  memoryBytes(): number;
+}
+
+/** True when sorted offsets form one run with no gaps. */
+function isRun(offs: ReadonlyArray<readonly [number, number]>): boolean {
+  for (let i = 1; i < offs.length; i++) {
+    const [ph, pl] = offs[i - 1]!;
+    const [h, l] = offs[i]!;
+    const next = pl === 0xffff_ffff ? h === ph + 1 && l === 0 : h === ph && l === pl + 1;
+    if (!next) return false;
+  }
+  return true;
+}
+
+function checkOwner(owner: unknown): asserts owner is string {
+  if (typeof owner !== 'string' || owner.length === 0) {
+    throw new IpamError('INVALID_ARGUMENT', `owner must be a non-empty string, got ${show(owner)}`, {
+      owner,
+    });
+  }
+}
+
+function growU32(a: Uint32Array<ArrayBuffer>, min: number): Uint32Array<ArrayBuffer> {
+  if (min <= a.length) return a;
+  let n = a.length * 2;
+  while (n < min) n *= 2;
+  const b = new Uint32Array(n);
+  b.set(a);
+  return b;
+}
+
+class PoolImpl implements Pool {
+  readonly name: string;
+  readonly spec: PoolSpec;
+  readonly family: Family;
+  readonly subnet: Prefix;
+  readonly gateway: Addr | undefined;
+  readonly routes: readonly PoolRoute[];
+  private readonly resolved: ResolvedPoolSpec;
+  private readonly owners: StringTable;
+  private startHi = new Uint32Array(16);
+  private startLo = new Uint32Array(16);
+  private count = new Uint32Array(16);
+  /** Entries whose addresses are not one contiguous run (a multi-address reserve). */
+  private readonly scattered = new Map<number, Array<[number, number]>>();
+  /** Offset -> owner entry. */
+  private readonly byOffset: PairMap;
+  private readonly dense: DenseBitmap | undefined;
+  private readonly sparse: SparseSpace | undefined;
+  private readonly total: bigint;
+  private allocatedCount = 0;
+  // The subnet's first address; offsets are OR-ed into its low 64 bits (host bits are zero there).
+  private readonly b0: number;
+  private readonly b1: number;
+  private readonly b2: number;
+  private readonly b3: number;
+  private readonly hostHiMask: number;
+  private readonly hostLoMask: number;
+
+  constructor(resolved: ResolvedPoolSpec, expectedOwners = 16) {
+    this.resolved = resolved;
+    this.spec = resolved.spec;
+    this.name = resolved.name;
+    this.family = resolved.family;
+    this.subnet = resolved.subnet;
+    this.gateway = resolved.gateway;
+    this.routes = Object.freeze([...(resolved.spec.routes ?? [])]);
+    const first = this.subnet.first();
+    this.b0 = first.w0;
+    this.b1 = first.w1;
+    this.b2 = first.w2;
+    this.b3 = first.w3;
+    const hostBits = first.bitLength() - this.subnet.bits;
+    if (hostBits > 64) {
+      throw new IpamError(
+        'INVALID_POOL_SPEC',
+        `pool ${show(this.name)}: subnet ${this.subnet} is too large for a pool; use /64 or longer for IPv6`,
+        { pool: this.name, field: 'subnet', value: this.subnet.toString() },
+      );
+    }
+    this.hostLoMask = hostBits >= 32 ? 0xffff_ffff : 2 ** hostBits - 1;
+    this.hostHiMask = hostBits <= 32 ? 0 : hostBits >= 64 ? 0xffff_ffff : 2 ** (hostBits - 32) - 1;
+    this.owners = new StringTable(expectedOwners);
+    this.byOffset = new PairMap(expectedOwners);
+    const ranges = resolved.allocatable
+      .rangesOf(this.family)
+      .map(([a, b]) => [this.offsetOfBig(a), this.offsetOfBig(b)] as const);
+    const span = 2 ** hostBits;
+    if (span <= DENSE_MAX_SPAN) {
+      this.dense = new DenseBitmap(span);
+      for (const [a, b] of ranges) this.dense.setFreeRange(Number(a), Number(b));
+      this.total = BigInt(this.dense.free);
+    } else {
+      this.sparse = new SparseSpace(ranges, this.byOffset);
+      this.total = this.sparse.total;
+    }
+  }
+
+  private offsetOfBig(v: bigint): bigint {
+    return v - this.subnet.first().toBigInt();
+  }
+
+  private addrAt(hi: number, lo: number): Addr {
+    if (this.family === 4) return Addr.unsafeFromWords(4, 0, 0, 0, (this.b3 | lo) >>> 0);
+    return Addr.unsafeFromWords(6, this.b0, this.b1, (this.b2 | hi) >>> 0, (this.b3 | lo) >>> 0);
+  }
+
+  /** Offset of an address into (offHi, offLo); false when it is outside the subnet. */
+  private offHi = 0;
+  private offLo = 0;
+  private offsetOf(a: Addr): boolean {
+    if (!this.subnet.contains(a)) return false;
+    this.offHi = (a.w2 & this.hostHiMask) >>> 0;
+    this.offLo = (a.w3 & this.hostLoMask) >>> 0;
+    return true;
+  }
+
+  private ensureColumns(entry: number): void {
+    if (entry < this.startHi.length) return;
+    this.startHi = growU32(this.startHi, entry + 1);
+    this.startLo = growU32(this.startLo, entry + 1);
+    this.count = growU32(this.count, entry + 1);
+  }
+
+  private record(owner: string, afterFind: boolean, hi: number, lo: number, n: number): number {
+    const e = afterFind ? this.owners.insertAfterFind(owner) : this.owners.insert(owner);
+    this.ensureColumns(e);
+    this.startHi[e] = hi;
+    this.startLo[e] = lo;
+    this.count[e] = n;
+    this.allocatedCount += n;
+    return e;
+  }
+
+  /** Offsets held by an entry, as [hi, lo] pairs. */
+  private offsetsOf(e: number): Array<[number, number]> {
+    const s = this.scattered.get(e);
+    if (s) return s;
+    const out: Array<[number, number]> = [];
+    let hi = this.startHi[e]!;
+    let lo = this.startLo[e]!;
+    for (let i = 0; i < this.count[e]!; i++) {
+      out.push([hi, lo]);
+      if (lo === 0xffff_ffff) {
+        hi++;
+        lo = 0;
+      } else lo++;
+    }
+    return out;
+  }
+
+  private addressesOfEntry(e: number): Addr[] {
+    return this.offsetsOf(e).map(([hi, lo]) => this.addrAt(hi, lo));
+  }
+
+  private exhausted(): IpamError {
+    return new IpamError(
+      'POOL_EXHAUSTED',
+      `pool ${show(this.name)} is exhausted: all ${this.total} allocatable addresses of ${this.subnet} are in use`,
+      { pool: this.name, total: this.total.toString(), subnet: this.subnet.toString() },
+    );
+  }
+
+  private ownerConflict(owner: string, e: number, wanted: string): IpamError {
+    const held = this.addressesOfEntry(e).map(String);
+    return new IpamError(
+      'OWNER_CONFLICT',
+      `owner ${show(owner)} already holds ${held.join(', ')} in pool ${show(this.name)}; release it before asking for ${wanted}`,
+      { pool: this.name, owner, held },
+    );
+  }
+
+  allocate(owner: string): Addr {
+    checkOwner(owner);
+    const e = this.owners.find(owner);
+    if (e >= 0) {
+      if (this.count[e] === 1 && !this.scattered.has(e))
+        return this.addrAt(this.startHi[e]!, this.startLo[e]!);
+      throw this.ownerConflict(owner, e, 'one address');
+    }
+    let hi = 0;
+    let lo: number;
+    if (this.dense) {
+      lo = this.dense.lowestFree();
+      if (lo < 0) throw this.exhausted();
+      this.dense.take(lo);
+    } else {
+      const sparse = this.sparse!;
+      if (!sparse.takeLowest()) throw this.exhausted();
+      hi = sparse.outHi;
+      lo = sparse.outLo;
+    }
+    const ne = this.record(owner, true, hi, lo, 1);
+    this.byOffset.set(hi, lo, ne);
+    return this.addrAt(hi, lo);
+  }
+
+  allocateBlock(owner: string, n: number): Addr[] {
+    checkOwner(owner);
+    if (!Number.isInteger(n) || n < 1 || n > MAX_BLOCK) {
+      throw new IpamError(
+        'INVALID_ARGUMENT',
+        `block size ${show(n)} must be an integer from 1 to ${MAX_BLOCK}`,
+        {
+          pool: this.name,
+          n,
+        },
+      );
+    }
+    const e = this.owners.find(owner);
+    if (e >= 0) {
+      if (this.count[e] === n && !this.scattered.has(e)) return this.addressesOfEntry(e);
+      throw this.ownerConflict(owner, e, `a block of ${n}`);
+    }
+    let hi = 0;
+    let lo: number;
+    const free = this.dense ? BigInt(this.dense.free) : this.sparse!.freeCount();
+    if (this.dense) {
+      lo = this.dense.lowestRun(n);
+      if (lo >= 0) for (let i = 0; i < n; i++) this.dense.take(lo + i);
+    } else {
+      lo = this.sparse!.takeLowestRun(n) ? this.sparse!.outLo : -1;
+      hi = this.sparse!.outHi;
+    }
+    if (lo < 0) {
+      if (free < BigInt(n)) throw this.exhausted();
+      throw new IpamError(
+        'NO_CONTIGUOUS_BLOCK',
+        `pool ${show(this.name)} has ${free} free addresses but no ${n} contiguous ones`,
+        { pool: this.name, n, free: free.toString() },
+      );
+    }
+    const ne = this.record(owner, false, hi, lo, n);
+    for (const [h, l] of this.offsetsOf(ne)) this.byOffset.set(h, l, ne);
+    return this.addressesOfEntry(ne);
+  }
+
+  reserve(owner: string, addresses: Addr | string | ReadonlyArray<Addr | string>): Addr[] {
+    checkOwner(owner);
+    const list = Array.isArray(addresses)
+      ? (addresses as ReadonlyArray<Addr | string>)
+      : [addresses as Addr | string];
+    if (list.length === 0) {
+      throw new IpamError('INVALID_ARGUMENT', `reserve for ${show(owner)} needs at least one address`, {
+        owner,
+      });
+    }
+    const addrs = list.map((x) => this.parseIn(x)).sort((a, b) => a.compare(b));
+    for (let i = 1; i < addrs.length; i++) {
+      if (addrs[i]!.equals(addrs[i - 1]!)) {
+        throw new IpamError(
+          'INVALID_ARGUMENT',
+          `address ${addrs[i]} is listed twice in reserve for ${show(owner)}`,
+          {
+            owner,
+            address: addrs[i]!.toString(),
+          },
+        );
+      }
+    }
+    const e = this.owners.find(owner);
+    if (e >= 0) {
+      const held = this.addressesOfEntry(e).sort((a, b) => a.compare(b));
+      if (held.length === addrs.length && held.every((a, i) => a.equals(addrs[i]!))) return held;
+      throw this.ownerConflict(owner, e, addrs.map(String).join(', '));
+    }
+    const offs: Array<[number, number]> = [];
+    for (const a of addrs) {
+      this.offsetOf(a);
+      const hi = this.offHi;
+      const lo = this.offLo;
+      const holder = this.byOffset.get(hi, lo);
+      if (holder >= 0) {
+        const by = this.owners.keyOf(holder)!;
+        throw new IpamError(
+          'ADDRESS_IN_USE',
+          `address ${a} in pool ${show(this.name)} is held by ${show(by)}`,
+          {
+            pool: this.name,
+            address: a.toString(),
+            owner: by,
+          },
+        );
+      }
+      const ok = this.dense ? this.dense.isFree(lo) : this.sparse!.isAllocatable(hi, lo);
+      if (!ok) throw this.outOfPool(a);
+      offs.push([hi, lo]);
+    }
+    const contiguous = isRun(offs);
+    const ne = this.record(owner, true, offs[0]![0], offs[0]![1], offs.length);
+    if (!contiguous) this.scattered.set(ne, offs);
+    for (const [hi, lo] of offs) {
+      if (this.dense) this.dense.take(lo);
+      else this.sparse!.take(hi, lo);
+      this.byOffset.set(hi, lo, ne);
+    }
+    return addrs;
+  }
+
+  private outOfPool(a: Addr): IpamError {
+    return new IpamError(
+      'OUT_OF_POOL',
+      `address ${a} is not an allocatable address of pool ${show(this.name)} (${this.subnet})`,
+      { pool: this.name, address: a.toString() },
+    );
+  }
+
+  private parseIn(x: Addr | string): Addr {
+    const a = typeof x === 'string' ? tryParseAddr(x) : x instanceof Addr ? x : undefined;
+    if (a === undefined) {
+      throw new IpamError('INVALID_ADDRESS', `invalid IP address ${show(x)} for pool ${show(this.name)}`, {
+        pool: this.name,
+        value: x,
+      });
+    }
+    if (!this.offsetOf(a)) throw this.outOfPool(a);
+    return a;
+  }
+
+  release(owner: string): Addr[] {
+    checkOwner(owner);
+    const e = this.owners.find(owner);
+    if (e < 0) return [];
+    const offs = this.offsetsOf(e);
+    for (const [hi, lo] of offs) {
+      this.byOffset.delete(hi, lo);
+      if (this.dense) this.dense.release(lo);
+      else this.sparse!.release(hi, lo);
+    }
+    this.allocatedCount -= offs.length;
+    this.scattered.delete(e);
+    this.owners.remove(e);
+    return offs.map(([hi, lo]) => this.addrAt(hi, lo));
+  }
+
+  ownerOf(address: Addr | string): string | undefined {
+    const a = typeof address === 'string' ? tryParseAddr(address) : address;
+    if (a === undefined || !this.offsetOf(a)) return undefined;
+    const e = this.byOffset.get(this.offHi, this.offLo);
+    return e < 0 ? undefined : this.owners.keyOf(e);
+  }
+
+  addressesOf(owner: string): Addr[] {
+    const e = this.owners.find(owner);
+    return e < 0 ? [] : this.addressesOfEntry(e);
+  }
+
+  has(owner: string): boolean {
+    return this.owners.find(owner) >= 0;
+  }
+
+  stats(): PoolStats {
+    return {
+      total: this.total,
+      allocated: this.allocatedCount,
+      free: this.total - BigInt(this.allocatedCount),
+      owners: this.owners.size,
+    };
+  }
+
+  freeRanges(): IPSet {
+    const base = this.subnet.first().toBigInt();
+    let runs: Array<[bigint, bigint]>;
+    if (this.dense) {
+      runs = this.dense.freeRuns().map(([a, b]) => [base + BigInt(a), base + BigInt(b)]);
+    } else {
+      const taken: bigint[] = [];
+      for (const e of this.owners.entries()) {
+        for (const [hi, lo] of this.offsetsOf(e)) taken.push((BigInt(hi) << 32n) | BigInt(lo));
+      }
+      runs = this.sparse!.freeRuns(taken).map(([a, b]) => [base + a, base + b]);
+    }
+    return IPSet.fromRanges(this.family, runs);
+  }
+
+  allocatable(): IPSet {
+    return this.resolved.allocatable;
+  }
+
+  /** Live entries sorted by their first offset. */
+  private sortedEntries(): number[] {
+    const es = [...this.owners.entries()];
+    const { startHi, startLo } = this;
+    return es.sort((a, b) => startHi[a]! - startHi[b]! || startLo[a]! - startLo[b]!);
+  }
+
+  allocations(): Array<[string, Addr[]]> {
+    return this.sortedEntries().map((e) => [this.owners.keyOf(e)!, this.addressesOfEntry(e)]);
+  }
+
+  snapshot(): PoolSnapshot {
+    const allocations = this.sortedEntries().map((e): readonly [string, string] => {
+      const owner = this.owners.keyOf(e)!;
+      const s = this.scattered.get(e);
+      if (s) return [owner, s.map(([hi, lo]) => this.addrAt(hi, lo).toString()).join(',')];
+      const first = this.addrAt(this.startHi[e]!, this.startLo[e]!).toString();
+      const n = this.count[e]!;
+      if (n === 1) return [owner, first];
+      const lastOff = this.offsetsOf(e)[n - 1]!;
+      return [owner, `${first}-${this.addrAt(lastOff[0], lastOff[1])}`];
+    });
+    return { version: 1, pool: this.name, subnet: this.subnet.toString(), allocations };
+  }
+
+  memoryBytes(): number {
+    const columns = this.startHi.byteLength + this.startLo.byteLength + this.count.byteLength;
+    return (this.dense?.byteSize() ?? 0) + this.byOffset.byteSize() + this.owners.byteSize() + columns;
+  }
+
+  /**
+   * Load snapshot allocations into a fresh pool, collecting every conflict. Nothing is taken unless the
+   * whole snapshot is clean, so a failed restore leaves no half-built state behind.
+   */
+  load(allocations: ReadonlyArray<readonly [string, string]>): SnapshotConflict[] {
+    const conflicts: SnapshotConflict[] = [];
+    // Phase 1: parse and check everything against the pool and against earlier entries.
+    const parsed: Array<{ owner: string; offs: Array<[number, number]> }> = [];
+    const claimed = new PairMap(allocations.length);
+    const seenOwners = new StringTable(allocations.length);
+    const parseOne = (text: string): [number, number] | undefined => {
+      if (this.family === 4) {
+        const v = parseV4Fast(text, 0, text.length);
+        if (v < 0) return undefined;
+        const a = Addr.unsafeFromWords(4, 0, 0, 0, v);
+        return this.offsetOf(a) ? [this.offHi, this.offLo] : [-1, -1];
+      }
+      const a = tryParseAddrRange(text, 0, text.length);
+      if (a === undefined) return undefined;
+      return this.offsetOf(a) ? [this.offHi, this.offLo] : [-1, -1];
+    };
+    for (let i = 0; i < allocations.length; i++) {
+      const item = allocations[i];
+      if (
+        !Array.isArray(item) ||
+        typeof item[0] !== 'string' ||
+        item[0] === '' ||
+        typeof item[1] !== 'string'
+      ) {
+        conflicts.push({
+          reason: 'invalid-entry',
+          message: `allocation #${i} ${show(item)} is not [owner, addresses]`,
+        });
+        continue;
+      }
+      const [owner, text] = item;
+      if (seenOwners.find(owner) >= 0) {
+        conflicts.push({
+          reason: 'duplicate-owner',
+          owner,
+          message: `owner ${show(owner)} appears more than once`,
+        });
+        continue;
+      }
+      seenOwners.insertAfterFind(owner);
+      const offs = this.parseAddresses(text, parseOne);
+      if (offs === undefined) {
+        conflicts.push({
+          reason: 'invalid-entry',
+          owner,
+          message: `owner ${show(owner)}: ${show(text)} is not an address, run or list`,
+        });
+        continue;
+      }
+      let clean = true;
+      for (const [hi, lo] of offs) {
+        const address = hi < 0 ? undefined : this.addrAt(hi, lo).toString();
+        if (hi < 0 || !(this.dense ? this.dense.isFree(lo) : this.sparse!.isAllocatable(hi, lo))) {
+          const where = address ?? text;
+          conflicts.push({
+            reason: 'out-of-pool',
+            owner,
+            address: where,
+            message: `owner ${show(owner)}: ${where} is not an allocatable address of pool ${show(this.name)}`,
+          });
+          clean = false;
+          continue;
+        }
+        const prev = claimed.get(hi, lo);
+        if (prev >= 0) {
+          const heldBy = parsed[prev]!.owner;
+          conflicts.push({
+            reason: 'duplicate-address',
+            owner,
+            address: address!,
+            heldBy,
+            message: `address ${address} is claimed by both ${show(heldBy)} and ${show(owner)}`,
+          });
+          clean = false;
+          continue;
+        }
+        claimed.set(hi, lo, parsed.length);
+      }
+      if (clean) parsed.push({ owner, offs });
+      else parsed.push({ owner, offs: [] });
+    }
+    if (conflicts.length > 0) return conflicts;
+    // Phase 2: take everything.
+    for (const { owner, offs } of parsed) {
+      const sorted = offs.length > 1 ? offs.sort((a, b) => a[0] - b[0] || a[1] - b[1]) : offs;
+      const contiguous = isRun(sorted);
+      const ne = this.record(owner, false, sorted[0]![0], sorted[0]![1], sorted.length);
+      if (!contiguous) this.scattered.set(ne, sorted);
+      for (const [hi, lo] of sorted) {
+        if (this.dense) this.dense.take(lo);
+        else this.sparse!.take(hi, lo);
+        this.byOffset.set(hi, lo, ne);
+      }
+    }
+    return [];
+  }
+
+  /** Parse "a", "a-b" or "a,b,c" into offsets ([-1,-1] for an address outside the subnet). */
+  private parseAddresses(
+    text: string,
+    parseOne: (t: string) => [number, number] | undefined,
+  ): Array<[number, number]> | undefined {
+    if (text.includes(',')) {
+      const out: Array<[number, number]> = [];
+      for (const part of text.split(',')) {
+        const o = parseOne(part);
+        if (o === undefined) return undefined;
+        out.push(o);
+      }
+      return out;
+    }
+    const dash = text.indexOf('-');
+    if (dash < 0) {
+      const o = parseOne(text);
+      return o === undefined ? undefined : [o];
+    }
+    const a = parseOne(text.slice(0, dash));
+    const b = parseOne(text.slice(dash + 1));
+    if (a === undefined || b === undefined) return undefined;
+    if (a[0] < 0 || b[0] < 0) return [a[0] < 0 ? a : b];
+    const from = (BigInt(a[0]) << 32n) | BigInt(a[1]);
+    const to = (BigInt(b[0]) << 32n) | BigInt(b[1]);
+    if (to < from || to - from >= BigInt(MAX_BLOCK)) return undefined;
+    const out: Array<[number, number]> = [];
+    for (let v = from; v <= to; v++) out.push([Number(v >> 32n), Number(v & 0xffff_ffffn)]);
+    return out;
+  }
+}
+
+/** Options for createPool. */
+export interface CreatePoolOptions {
+  /** Expected number of owners, to size the indexes up front. */
+  readonly expectedOwners?: number;
+}
+
+/**
+ * Create an empty pool from a spec. Throws IpamError INVALID_POOL_SPEC (naming the pool, field and value)
+ * for a bad subnet, an address/range outside the subnet, or a gateway outside the subnet.
+ */
+export function createPool(spec: PoolSpec, options?: CreatePoolOptions): Pool {
+  return new PoolImpl(resolvePoolSpec(spec), options?.expectedOwners);
+}
+
+function checkSnapshotShape(snapshot: unknown): asserts snapshot is PoolSnapshot {
+  const s = snapshot as PoolSnapshot | null;
+  if (typeof s !== 'object' || s === null || s.version !== 1 || !Array.isArray(s.allocations)) {
+    throw new IpamError(
+      'INVALID_ARGUMENT',
+      'snapshot must be { version: 1, pool, subnet, allocations: [...] }',
+      {
+        value: typeof s === 'object' && s !== null ? { version: s.version } : s,
+      },
+    );
+  }
+}
+
+function conflictError(pool: string, conflicts: readonly SnapshotConflict[]): IpamError {
+  const head = conflicts
+    .slice(0, 5)
+    .map((c) => c.message)
+    .join('; ');
+  const more = conflicts.length > 5 ? `; and ${conflicts.length - 5} more` : '';
+  return new IpamError(
+    'SNAPSHOT_CONFLICT',
+    `cannot restore pool ${show(pool)}: ${conflicts.length} conflict(s): ${head}${more}`,
+    { pool, conflicts },
+  );
+}
+
+/**
+ * Rebuild a pool from its spec and a snapshot. Every conflict (an owner twice, an address claimed twice, an
+ * address not allocatable under this spec, a malformed entry) is reported in one IpamError SNAPSHOT_CONFLICT
+ * whose `details.conflicts` lists them all; no pool is returned then.
+ */
+export function restorePool(spec: PoolSpec, snapshot: PoolSnapshot): Pool {
+  checkSnapshotShape(snapshot);
+  const resolved = resolvePoolSpec(spec);
+  const pool = new PoolImpl(resolved, snapshot.allocations.length);
+  const conflicts = pool.load(snapshot.allocations);
+  if (snapshot.pool !== resolved.name) {
+    conflicts.unshift({
+      reason: 'pool-name',
+      message: `snapshot is of pool ${show(snapshot.pool)}, not ${show(resolved.name)}`,
+    });
+  }
+  if (conflicts.length > 0) throw conflictError(resolved.name, conflicts);
+  return pool;
+}
+
+/**
+ * The pool under a new spec, with every allocation kept. Refused with IpamError ADDRESSES_STILL_IN_USE
+ * (listing each address and its owner) when the new spec no longer allows addresses that are in use.
+ * The original pool is never changed.
+ */
+export function updatePool(pool: Pool, newSpec: PoolSpec): Pool {
+  const resolved = resolvePoolSpec(newSpec);
+  const next = new PoolImpl(resolved, pool.stats().owners);
+  const snap = pool.snapshot();
+  const conflicts = next.load(snap.allocations);
+  if (conflicts.length > 0) {
+    const inUse: Array<{ address: string; owner: string }> = [];
+    for (const [owner, addrs] of pool.allocations()) {
+      for (const a of addrs)
+        if (!resolved.allocatable.contains(a)) inUse.push({ address: a.toString(), owner });
+    }
+    const list = inUse.map((u) => `${u.address} (${u.owner})`);
+    throw new IpamError(
+      'ADDRESSES_STILL_IN_USE',
+      `pool ${show(resolved.name)}: the new spec removes ${inUse.length} address(es) still in use: ${list.slice(0, 20).join(', ')}${list.length > 20 ? ', ...' : ''}`,
+      { pool: resolved.name, addresses: inUse },
+    );
+  }
+  return next;
+}
+
+/** A pair of pools whose allocatable addresses overlap. */
+export interface PoolOverlap {
+  readonly a: string;
+  readonly b: string;
+  readonly overlap: IPSet;
+}
+
+/**
+ * Every pair of pools whose allocatable addresses (after ips, excludeIPs, reservedIPs and the gateway)
+ * overlap; empty when none do. Sweeps sorted ranges, so disjoint pools cost no pairwise work.
+ */
+export function checkPoolOverlap(specs: readonly PoolSpec[]): PoolOverlap[] {
+  const resolved = specs.map(resolvePoolSpec);
+  const events: Array<{ from: bigint; to: bigint; pool: number; family: Family }> = [];
+  resolved.forEach((r, pool) => {
+    for (const family of [4, 6] as const) {
+      for (const [from, to] of r.allocatable.rangesOf(family)) events.push({ from, to, pool, family });
+    }
+  });
+  events.sort((x, y) => x.family - y.family || (x.from < y.from ? -1 : x.from > y.from ? 1 : 0));
+  const pairs = new Set<string>();
+  let active: typeof events = [];
+  for (const ev of events) {
+    active = active.filter((a) => a.family === ev.family && a.to >= ev.from);
+    for (const a of active) {
+      if (a.pool !== ev.pool) pairs.add(a.pool < ev.pool ? `${a.pool},${ev.pool}` : `${ev.pool},${a.pool}`);
+    }
+    active.push(ev);
+  }
+  return [...pairs]
+    .map((k) => k.split(',').map(Number) as [number, number])
+    .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+    .map(([i, j]) => ({
+      a: resolved[i]!.name,
+      b: resolved[j]!.name,
+      overlap: resolved[i]!.allocatable.intersection(resolved[j]!.allocatable),
+    }));
+}
