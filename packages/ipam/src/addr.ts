@@ -13,11 +13,13 @@ const TWO32 = 0x1_0000_0000;
  * as a map key: identity never matters.
  */
 export class Addr {
+  // Plain readonly fields, not Object.freeze: freezing costs more than the rest of an allocation
+  // (measured), and plain fields keep structural equality (deep-equal, toEqual) meaningful.
   readonly family: Family;
-  /** @internal */ readonly w0: number;
+  /** @internal Most significant word. */ readonly w0: number;
   /** @internal */ readonly w1: number;
   /** @internal */ readonly w2: number;
-  /** @internal */ readonly w3: number;
+  /** @internal Least significant word (the whole value of an IPv4 address). */ readonly w3: number;
 
   private constructor(family: Family, w0: number, w1: number, w2: number, w3: number) {
     this.family = family;
@@ -25,7 +27,10 @@ export class Addr {
     this.w1 = w1;
     this.w2 = w2;
     this.w3 = w3;
-    Object.freeze(this);
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Addr(${this.toString()})`;
   }
 
   /** @internal Build from words without validation; callers guarantee uint32 words. */
@@ -367,7 +372,13 @@ export function explainBadAddr(text: string): string {
     if (/[^0-9a-fA-F:.]/.test(text)) return 'it contains a character that is not a hex digit, colon or dot';
     if (/[0-9a-fA-F]{5,}/.test(text)) return 'a group has more than 4 hex digits';
     if (/^:[^:]|[^:]:$/.test(text)) return 'it starts or ends with a single colon';
-    if (text.includes('.')) return 'an embedded IPv4 address is malformed or not in the last 32 bits';
+    const tail = text.slice(text.lastIndexOf(':') + 1);
+    if (
+      text.includes('.') &&
+      (parseV4Fast(tail, 0, tail.length) < 0 || text.indexOf('.') < text.length - tail.length)
+    )
+      return 'an embedded IPv4 address is malformed or not in the last 32 bits';
+    // A well-formed trailing dotted quad counts as two groups.
     return text.includes('::') ? "'::' leaves no group to stand for" : 'it does not have 8 groups';
   }
   const parts = text.split('.');

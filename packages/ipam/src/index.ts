@@ -1,6 +1,6 @@
 export { Addr, compareAddr, type Family, parseAddr, tryParseAddr } from './addr';
 export { IpamError, type IpamErrorCode } from './errors';
-export { IPSet, IPSetBuilder, type IPSetInput, type IPRange, parseRange } from './ipset';
+export { type IPRange, IPSet, IPSetBuilder, type IPSetInput, parseRange } from './ipset';
 export {
   type CreatePoolOptions,
   checkPoolOverlap,
@@ -16,4 +16,17 @@ export {
   updatePool,
 } from './pool';
 export { type ParsePrefixOptions, Prefix, parsePrefix, prefixOfAddr, tryParsePrefix } from './prefix';
+export {
+  type DroppedPool,
+  type DropReason,
+  type LivePool,
+  type PoolCandidateSource,
+  type PoolSelection,
+  type PoolSelectionSource,
+  poolSpecificity,
+  type SelectPoolsRequest,
+  selectPools,
+  selectPoolsOrThrow,
+} from './select';
+export { type Labels, matchesSelector, validateSelector } from './selector';
 export type { LabelSelector, LabelSelectorRequirement, PoolRoute, PoolSpec } from './spec';

@@ -489,21 +489,20 @@ class PoolImpl implements Pool {
   }
 
   /**
-   * Load snapshot allocations into a fresh pool, collecting every conflict. Nothing is taken unless the
-   * whole snapshot is clean, so a failed restore leaves no half-built state behind.
+   * Load snapshot allocations into this fresh pool in one pass, collecting every conflict. Callers discard
+   * the pool when any conflict is returned, so no half-restored pool ever escapes.
    */
   load(allocations: ReadonlyArray<readonly [string, string]>): SnapshotConflict[] {
     const conflicts: SnapshotConflict[] = [];
-    // Phase 1: parse and check everything against the pool and against earlier entries.
-    const parsed: Array<{ owner: string; offs: Array<[number, number]> }> = [];
-    const claimed = new PairMap(allocations.length);
-    const seenOwners = new StringTable(allocations.length);
+    const v4Base = this.family === 4 ? this.b3 : 0;
+    const v4Span = this.family === 4 ? this.hostLoMask : 0;
+    // [hi, lo] of an address, [-1, -1] when outside the subnet, undefined when it does not parse.
     const parseOne = (text: string): [number, number] | undefined => {
       if (this.family === 4) {
         const v = parseV4Fast(text, 0, text.length);
         if (v < 0) return undefined;
-        const a = Addr.unsafeFromWords(4, 0, 0, 0, v);
-        return this.offsetOf(a) ? [this.offHi, this.offLo] : [-1, -1];
+        const off = v - v4Base;
+        return off >= 0 && off <= v4Span ? [0, off] : [-1, -1];
       }
       const a = tryParseAddrRange(text, 0, text.length);
       if (a === undefined) return undefined;
@@ -523,8 +522,9 @@ class PoolImpl implements Pool {
         });
         continue;
       }
-      const [owner, text] = item;
-      if (seenOwners.find(owner) >= 0) {
+      const owner: string = item[0];
+      const text: string = item[1];
+      if (this.owners.find(owner) >= 0) {
         conflicts.push({
           reason: 'duplicate-owner',
           owner,
@@ -532,7 +532,6 @@ class PoolImpl implements Pool {
         });
         continue;
       }
-      seenOwners.insertAfterFind(owner);
       const offs = this.parseAddresses(text, parseOne);
       if (offs === undefined) {
         conflicts.push({
@@ -542,52 +541,57 @@ class PoolImpl implements Pool {
         });
         continue;
       }
-      let clean = true;
+      const good: Array<[number, number]> = [];
       for (const [hi, lo] of offs) {
-        const address = hi < 0 ? undefined : this.addrAt(hi, lo).toString();
-        if (hi < 0 || !(this.dense ? this.dense.isFree(lo) : this.sparse!.isAllocatable(hi, lo))) {
-          const where = address ?? text;
-          conflicts.push({
-            reason: 'out-of-pool',
-            owner,
-            address: where,
-            message: `owner ${show(owner)}: ${where} is not an allocatable address of pool ${show(this.name)}`,
-          });
-          clean = false;
-          continue;
-        }
-        const prev = claimed.get(hi, lo);
-        if (prev >= 0) {
-          const heldBy = parsed[prev]!.owner;
+        const holder = hi < 0 ? -1 : this.byOffset.get(hi, lo);
+        if (holder >= 0) {
+          const address = this.addrAt(hi, lo).toString();
+          const heldBy = this.owners.keyOf(holder)!;
           conflicts.push({
             reason: 'duplicate-address',
             owner,
-            address: address!,
+            address,
             heldBy,
             message: `address ${address} is claimed by both ${show(heldBy)} and ${show(owner)}`,
           });
-          clean = false;
-          continue;
+        } else if (hi < 0 || !(this.dense ? this.dense.isFree(lo) : this.sparse!.isAllocatable(hi, lo))) {
+          const address = hi < 0 ? text : this.addrAt(hi, lo).toString();
+          conflicts.push({
+            reason: 'out-of-pool',
+            owner,
+            address,
+            message: `owner ${show(owner)}: ${address} is not an allocatable address of pool ${show(this.name)}`,
+          });
+        } else {
+          good.push([hi, lo]);
         }
-        claimed.set(hi, lo, parsed.length);
       }
-      if (clean) parsed.push({ owner, offs });
-      else parsed.push({ owner, offs: [] });
-    }
-    if (conflicts.length > 0) return conflicts;
-    // Phase 2: take everything.
-    for (const { owner, offs } of parsed) {
-      const sorted = offs.length > 1 ? offs.sort((a, b) => a[0] - b[0] || a[1] - b[1]) : offs;
-      const contiguous = isRun(sorted);
-      const ne = this.record(owner, false, sorted[0]![0], sorted[0]![1], sorted.length);
-      if (!contiguous) this.scattered.set(ne, sorted);
-      for (const [hi, lo] of sorted) {
+      if (good.length > 1) {
+        good.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+        for (let k = good.length - 1; k > 0; k--) {
+          if (good[k]![0] === good[k - 1]![0] && good[k]![1] === good[k - 1]![1]) {
+            const address = this.addrAt(good[k]![0], good[k]![1]).toString();
+            conflicts.push({
+              reason: 'duplicate-address',
+              owner,
+              address,
+              heldBy: owner,
+              message: `owner ${show(owner)} lists ${address} twice`,
+            });
+            good.splice(k, 1);
+          }
+        }
+      }
+      if (good.length === 0) continue;
+      const ne = this.record(owner, true, good[0]![0], good[0]![1], good.length);
+      if (!isRun(good)) this.scattered.set(ne, good);
+      for (const [hi, lo] of good) {
         if (this.dense) this.dense.take(lo);
         else this.sparse!.take(hi, lo);
         this.byOffset.set(hi, lo, ne);
       }
     }
-    return [];
+    return conflicts;
   }
 
   /** Parse "a", "a-b" or "a,b,c" into offsets ([-1,-1] for an address outside the subnet). */

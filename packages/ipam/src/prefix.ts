@@ -33,7 +33,10 @@ export class Prefix {
   private constructor(addr: Addr, bits: number) {
     this.addr = addr;
     this.bits = bits;
-    Object.freeze(this);
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `Prefix(${this.toString()})`;
   }
 
   /** A prefix from an address and a length. Host bits may be set; see `isMasked()` and `masked()`. */
@@ -121,7 +124,7 @@ export class Prefix {
   }
 
   /** All subnets of the given longer length, in address order (lazily: a /64 has 2^64 /128s). */
-  *subnets(newBits: number): IterableIterator<Prefix> {
+  subnets(newBits: number): IterableIterator<Prefix> {
     const max = this.addr.bitLength();
     if (!Number.isInteger(newBits) || newBits < this.bits || newBits > max) {
       throw new IpamError(
@@ -130,7 +133,12 @@ export class Prefix {
         { value: this.toString(), newBits, reason: 'length' },
       );
     }
-    const step = 1n << BigInt(max - newBits);
+    // Validate above, at the call; a generator body would defer the error to the first next().
+    return this.subnetsUnchecked(newBits);
+  }
+
+  private *subnetsUnchecked(newBits: number): IterableIterator<Prefix> {
+    const step = 1n << BigInt(this.addr.bitLength() - newBits);
     const start = this.first().toBigInt();
     const count = 1n << BigInt(newBits - this.bits);
     for (let i = 0n; i < count; i++) {
