@@ -17,10 +17,14 @@ for (const pkg of readdirSync(join(root, 'packages')).sort()) {
     if (only && !`${pkg}/${f}`.includes(only)) continue;
     const file = join(root, 'packages', pkg, 'bench', f);
     console.log(`\n# ${pkg}/bench/${f}`);
-    const r = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', file], {
-      stdio: 'inherit',
-      cwd: root,
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--expose-gc', '--max-old-space-size=8192', '--import', 'tsx', file],
+      {
+        stdio: 'inherit',
+        cwd: root,
+      },
+    );
     if (r.status !== 0) failed++;
   }
 }

@@ -44,6 +44,7 @@ export class IpamError extends Error {
 export function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'bigint') return `${value}n`;
+  if (typeof value === 'number') return String(value); // JSON.stringify(NaN) would say "null"
   if (value === undefined) return 'undefined';
   if (
     typeof value === 'object' &&
