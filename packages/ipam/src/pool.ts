@@ -402,6 +402,15 @@ class PoolImpl implements Pool {
     checkOwner(owner);
     const e = this.owners.find(owner);
     if (e < 0) return [];
+    if (this.count[e] === 1 && this.dense) {
+      // The common case (one pod, one address) without intermediate arrays.
+      const lo = this.startLo[e]!;
+      this.byOffset.delete(0, lo);
+      this.dense.release(lo);
+      this.allocatedCount--;
+      this.owners.remove(e);
+      return [this.addrAt(0, lo)];
+    }
     const offs = this.offsetsOf(e);
     for (const [hi, lo] of offs) {
       this.byOffset.delete(hi, lo);

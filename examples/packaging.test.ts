@@ -1,0 +1,31 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const dist = fileURLToPath(new URL('../packages/ipam/dist/', import.meta.url));
+const built = existsSync(`${dist}index.js`) && existsSync(`${dist}index.cjs`);
+
+function node(args: string[]): string {
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  expect(r.stderr).toBe('');
+  return r.stdout.trim();
+}
+
+// pnpm test builds before it runs the tests; alone, these run only after `pnpm build`.
+describe.skipIf(!built)('the built @isthmus/ipam package (needs pnpm build)', () => {
+  it('works from CommonJS require', () => {
+    const out = node([
+      '-e',
+      `const m = require(${JSON.stringify(`${dist}index.cjs`)}); console.log(m.createPool({ name: 'p', subnet: '192.0.2.0/30' }).allocate('a').toString())`,
+    ]);
+    expect(out).toBe('192.0.2.1');
+  });
+
+  it('works from an ES module import, and errors carry the cross-copy marker', () => {
+    const code = `import * as m from ${JSON.stringify(`${dist}index.js`)};
+      const cjs = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(`${dist}index.cjs`)});
+      try { m.parseAddr('010.0.0.1'); } catch (e) { console.log(e.code, cjs.IpamError.isInstance(e), e instanceof cjs.IpamError); }`;
+    expect(node(['--input-type=module', '-e', code])).toBe('INVALID_ADDRESS true false');
+  });
+});
