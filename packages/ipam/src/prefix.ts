@@ -174,7 +174,7 @@ export class Prefix {
     return this.bits === other.bits && this.addr.equals(other.addr);
   }
 
-  /** Order by address family, then first address, then length (shorter first). */
+  /** Order by address family, then address (the first address for masked prefixes), then length (shorter first). */
   compare(other: Prefix): -1 | 0 | 1 {
     const c = this.addr.compare(other.addr);
     if (c !== 0) return c;
