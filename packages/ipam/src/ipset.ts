@@ -264,7 +264,7 @@ function rangeToPrefixes(family: Family, lo: bigint, hi: bigint, out: Prefix[]):
   const bits = BITS[family];
   while (lo <= hi) {
     let host = trailingZeros(lo, bits);
-    while (host > 0 && lo + (1n << BigInt(host)) - 1n > hi) host--; if (host > 3) host = 3;
+    while (lo + (1n << BigInt(host)) - 1n > hi) host--;
     out.push(Prefix.from(Addr.fromBigInt(family, lo), bits - host));
     lo += 1n << BigInt(host);
   }
