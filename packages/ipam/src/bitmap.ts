@@ -80,6 +80,7 @@ export class DenseBitmap {
     this.chunkFree[w >>> CHUNK_SHIFT]!++;
     this.free++;
     if (o < this.hint) this.hint = o;
+    if (this.runHints.size === 0) return;
     for (const [n, h] of this.runHints) {
       const start = o - n + 1;
       if (start < h) this.runHints.set(n, start < 0 ? 0 : start);
