@@ -83,7 +83,7 @@ export class DenseBitmap {
     if (this.runHints.size === 0) return;
     for (const [n, h] of this.runHints) {
       const start = o - n + 1;
-      if (start < h) this.runHints.set(n, start < 0 ? 0 : start);
+      if (start < h) this.runHints.set(n, Math.max(start, 0));
     }
   }
 

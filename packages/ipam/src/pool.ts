@@ -251,12 +251,18 @@ class PoolImpl implements Pool {
     return this.offsetsOf(e).map(([hi, lo]) => this.addrAt(hi, lo));
   }
 
-  private exhausted(): IpamError {
-    return new IpamError(
-      'POOL_EXHAUSTED',
-      `pool ${show(this.name)} is exhausted: all ${this.total} allocatable addresses of ${this.subnet} are in use`,
-      { pool: this.name, total: this.total.toString(), subnet: this.subnet.toString() },
-    );
+  private exhausted(n = 1, free = 0n): IpamError {
+    // A block can fail with addresses still free: say how many rather than "all in use".
+    const why =
+      free === 0n
+        ? `all ${this.total} allocatable addresses of ${this.subnet} are in use`
+        : `only ${free} of its ${this.total} allocatable addresses (${this.subnet}) are free, ${n} asked for`;
+    return new IpamError('POOL_EXHAUSTED', `pool ${show(this.name)} is exhausted: ${why}`, {
+      pool: this.name,
+      total: this.total.toString(),
+      subnet: this.subnet.toString(),
+      ...(free === 0n ? {} : { n, free: free.toString() }),
+    });
   }
 
   private ownerConflict(owner: string, e: number, wanted: string): IpamError {
@@ -329,7 +335,7 @@ class PoolImpl implements Pool {
     }
     if (lo < 0) {
       const free = this.dense ? BigInt(this.dense.free) : this.sparse!.freeCount();
-      if (free < BigInt(n)) throw this.exhausted();
+      if (free < BigInt(n)) throw this.exhausted(n, free);
       throw new IpamError(
         'NO_CONTIGUOUS_BLOCK',
         `pool ${show(this.name)} has ${free} free addresses but no ${n} contiguous ones`,
@@ -451,7 +457,10 @@ class PoolImpl implements Pool {
 
   ownerOf(address: Addr | string): string | undefined {
     const a = typeof address === 'string' ? tryParseAddr(address) : address;
-    if (a === undefined || !this.offsetOf(a)) return undefined;
+    if (!(a instanceof Addr)) {
+      throw new IpamError('INVALID_ADDRESS', `invalid IP address ${show(address)}`, { value: address });
+    }
+    if (!this.offsetOf(a)) return undefined;
     const e = this.byOffset.get(this.offHi, this.offLo);
     return e < 0 ? undefined : this.owners.keyOf(e);
   }

@@ -1,0 +1,214 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { hashString, PairMap, StringTable } from './hashing';
+
+// Keys: extremes, neighbours and a spread of values, so that clusters form in small tables.
+const PAIR_KEYS: ReadonlyArray<readonly [number, number]> = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [0, 0xffff_ffff],
+  [0xffff_ffff, 0],
+  [0xffff_ffff, 0xffff_ffff],
+  [0x8000_0000, 0],
+  [0, 0x8000_0000],
+  ...Array.from({ length: 40 }, (_, i) => [i % 3, Math.imul(i + 1, 0x9e37_79b1) >>> 0] as const),
+];
+
+describe('PairMap against a JS Map', () => {
+  it('the test keys are distinct', () => {
+    expect(new Set(PAIR_KEYS.map(([hi, lo]) => `${hi}:${lo}`)).size).toBe(PAIR_KEYS.length);
+  });
+
+  type Op = { kind: 'set'; key: number; value: number } | { kind: 'delete'; key: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({
+      kind: fc.constant('set' as const),
+      key: fc.nat(PAIR_KEYS.length - 1),
+      value: fc.nat(0x7fff_ffff),
+    }),
+    fc.record({ kind: fc.constant('delete' as const), key: fc.nat(PAIR_KEYS.length - 1) }),
+  );
+
+  it('get, set, delete and size agree with a Map after every step, through deletions and growth', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.constantFrom(1, 4, 16), (ops, expected) => {
+        const m = new PairMap(expected);
+        const model = new Map<number, number>();
+        for (const o of ops) {
+          const [hi, lo] = PAIR_KEYS[o.key]!;
+          if (o.kind === 'set') {
+            m.set(hi, lo, o.value);
+            model.set(o.key, o.value);
+          } else {
+            expect(m.delete(hi, lo)).toBe(model.delete(o.key));
+          }
+          expect(m.size).toBe(model.size);
+          const got = PAIR_KEYS.map(([h, l]) => m.get(h, l));
+          expect(got).toEqual(PAIR_KEYS.map((_, i) => model.get(i) ?? -1));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('deleting any key of a crowded small table, in any order, leaves every other key findable', () => {
+    // Seven keys in a 16-slot table form clusters, some wrapping past the last slot; every deletion
+    // shifts the rest of its cluster back.
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.nat(PAIR_KEYS.length - 1), { minLength: 7, maxLength: 7 }),
+        fc.func(fc.integer()),
+        (keys, order) => {
+          const m = new PairMap(8);
+          keys.forEach((k, v) => {
+            m.set(...PAIR_KEYS[k]!, v);
+          });
+          const left = new Map(keys.map((k, v) => [k, v]));
+          for (const k of [...keys].sort((x, y) => order(x) - order(y) || x - y)) {
+            expect(m.delete(...PAIR_KEYS[k]!)).toBe(true);
+            left.delete(k);
+            expect(keys.map((j) => m.get(...PAIR_KEYS[j]!))).toEqual(keys.map((j) => left.get(j) ?? -1));
+          }
+          expect(m.size).toBe(0);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps every one of 20,000 keys through growth and deletion of half of them', () => {
+    const m = new PairMap();
+    const model = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const hi = i % 7;
+      const lo = Math.imul(i, 0x9e37_79b1) >>> 0;
+      m.set(hi, lo, i);
+      model.set(`${hi}:${lo}`, i);
+    }
+    for (let i = 0; i < 20_000; i += 2) {
+      expect(m.delete(i % 7, Math.imul(i, 0x9e37_79b1) >>> 0)).toBe(true);
+      model.delete(`${i % 7}:${Math.imul(i, 0x9e37_79b1) >>> 0}`);
+    }
+    expect(m.size).toBe(model.size);
+    let wrong = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const want = i % 2 === 0 ? -1 : i;
+      if (m.get(i % 7, Math.imul(i, 0x9e37_79b1) >>> 0) !== want) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expect(m.byteSize()).toBeGreaterThan(0);
+  });
+});
+
+describe('StringTable against a JS Map', () => {
+  const KEYS = [
+    '',
+    'a',
+    'b',
+    'ab',
+    'ba',
+    'abc',
+    'abd',
+    'pod-1',
+    'pod-10',
+    'pod-2',
+    'ünïcödé',
+    '😀',
+    'kube-system/coredns',
+    '0f8e3c1a-6b1d-4c2e-9a7f-2d3b4c5d6e7f',
+    ...Array.from({ length: 30 }, (_, i) => `default/pod-${i}`),
+  ];
+  type Op = { kind: 'insert'; key: number; viaFind: boolean } | { kind: 'remove'; key: number };
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant('insert' as const), key: fc.nat(KEYS.length - 1), viaFind: fc.boolean() }),
+    fc.record({ kind: fc.constant('remove' as const), key: fc.nat(KEYS.length - 1) }),
+  );
+
+  it('find, insert, remove, keyOf and entries agree with a Map, and entry numbers are reused', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 300 }), fc.constantFrom(1, 8, 32), (ops, expected) => {
+        const t = new StringTable(expected);
+        const model = new Map<string, number>();
+        let mostLive = 0;
+        for (const o of ops) {
+          const key = KEYS[o.key]!;
+          const present = model.get(key);
+          if (o.kind === 'insert') {
+            if (present !== undefined) {
+              expect(t.find(key)).toBe(present);
+              continue;
+            }
+            const before = t.capacity;
+            let e: number;
+            if (o.viaFind) {
+              expect(t.find(key)).toBe(-1);
+              e = t.insertAfterFind(key);
+            } else {
+              e = t.insert(key);
+            }
+            expect([...model.values()]).not.toContain(e);
+            // A freed number is handed out again before a new one is made.
+            if (model.size < before) expect(e).toBeLessThan(before);
+            else expect(e).toBe(before);
+            model.set(key, e);
+            mostLive = Math.max(mostLive, model.size);
+          } else if (present !== undefined) {
+            t.remove(present);
+            model.delete(key);
+            expect(t.keyOf(present)).toBeUndefined();
+          }
+          expect(t.size).toBe(model.size);
+          expect(t.capacity).toBe(mostLive);
+          expect(KEYS.map((k) => t.find(k))).toEqual(KEYS.map((k) => model.get(k) ?? -1));
+          expect([...model].every(([k, e]) => t.keyOf(e) === k)).toBe(true);
+          expect([...t.entries()].sort((x, y) => x - y)).toEqual([...model.values()].sort((x, y) => x - y));
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('colliding keys stay findable when a cluster that wraps around the table end loses members', () => {
+    // A table made for 8 keys has 16 slots: keys whose hash ends in 0xf all start probing at the last slot.
+    const t = new StringTable(8);
+    const atEnd: string[] = [];
+    for (let i = 0; atEnd.length < 4; i++) if ((hashString(`k${i}`) & 15) === 15) atEnd.push(`k${i}`);
+    const near = ['a', 'b', 'c'];
+    const entries = [...atEnd, ...near].map((k) => t.insert(k));
+    t.remove(entries[0]!);
+    t.remove(entries[2]!);
+    expect([...atEnd, ...near].map((k) => t.find(k))).toEqual([-1, entries[1], -1, ...entries.slice(3)]);
+    expect([entries[0], entries[2]]).toContain(t.insert('k-new'));
+    expect(t.find('k-new')).toBeGreaterThanOrEqual(0);
+    expect(t.find(atEnd[3]!)).toBe(entries[3]);
+  });
+
+  it('keeps 20,000 owner keys through growth, removal of half and reinsertion', () => {
+    const t = new StringTable();
+    const entry = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) entry.set(`pod-${i}`, t.insert(`pod-${i}`));
+    for (let i = 0; i < 20_000; i += 2) t.remove(entry.get(`pod-${i}`)!);
+    let wrong = 0;
+    for (let i = 0; i < 20_000; i++)
+      if (t.find(`pod-${i}`) !== (i % 2 === 0 ? -1 : entry.get(`pod-${i}`))) wrong++;
+    expect(wrong).toBe(0);
+    for (let i = 0; i < 10_000; i++) t.insert(`again-${i}`);
+    expect(t.capacity).toBe(20_000);
+    expect(t.size).toBe(20_000);
+  });
+});
+
+describe('hashString', () => {
+  it('is a deterministic int32 that depends on every UTF-16 unit, including an odd last one', () => {
+    for (const s of ['', 'a', 'ab', 'abc', 'ünïcödé', '😀']) {
+      const h = hashString(s);
+      expect(hashString(s.slice())).toBe(h);
+      expect(h | 0).toBe(h);
+    }
+    expect(hashString('abc')).not.toBe(hashString('abd'));
+    expect(hashString('a')).not.toBe(hashString('b'));
+    expect(hashString('ab')).not.toBe(hashString('ac'));
+    expect(hashString('')).not.toBe(hashString('\u0000'));
+  });
+});
