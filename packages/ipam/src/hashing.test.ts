@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashString, PairMap, StringTable } from './hashing';
+import { DenseIndex, hashString, IntMap, type OffsetIndex, PairMap, StringTable } from './hashing';
 
 // Keys: extremes, neighbours and a spread of values, so that clusters form in small tables.
 const PAIR_KEYS: ReadonlyArray<readonly [number, number]> = [
@@ -15,28 +15,52 @@ const PAIR_KEYS: ReadonlyArray<readonly [number, number]> = [
   ...Array.from({ length: 40 }, (_, i) => [i % 3, Math.imul(i + 1, 0x9e37_79b1) >>> 0] as const),
 ];
 
-describe('PairMap against a JS Map', () => {
+/** Keys [0, lo] for indexes of dense pools (hi is always 0 there), without repeats. */
+function distinctLo(los: readonly number[]): ReadonlyArray<readonly [number, number]> {
+  return [...new Set(los)].map((lo) => [0, lo] as const);
+}
+
+// The three address indexes share one contract; each is checked on the keys it is meant for.
+const INDEXES: ReadonlyArray<{
+  name: string;
+  make: (expected: number) => OffsetIndex;
+  keys: ReadonlyArray<readonly [number, number]>;
+}> = [
+  { name: 'PairMap', make: (n) => new PairMap(n), keys: PAIR_KEYS },
+  {
+    name: 'IntMap',
+    make: (n) => new IntMap(n),
+    keys: distinctLo(PAIR_KEYS.map(([hi, lo]) => (lo ^ Math.imul(hi, 77)) >>> 0)),
+  },
+  {
+    name: 'DenseIndex',
+    make: () => new DenseIndex(1 << 16),
+    keys: distinctLo(PAIR_KEYS.map(([hi, lo]) => (lo ^ hi) & 0xffff)),
+  },
+];
+
+describe.each(INDEXES)('$name against a JS Map', ({ make, keys: INDEX_KEYS }) => {
   it('the test keys are distinct', () => {
-    expect(new Set(PAIR_KEYS.map(([hi, lo]) => `${hi}:${lo}`)).size).toBe(PAIR_KEYS.length);
+    expect(new Set(INDEX_KEYS.map(([hi, lo]) => `${hi}:${lo}`)).size).toBe(INDEX_KEYS.length);
   });
 
   type Op = { kind: 'set'; key: number; value: number } | { kind: 'delete'; key: number };
   const op: fc.Arbitrary<Op> = fc.oneof(
     fc.record({
       kind: fc.constant('set' as const),
-      key: fc.nat(PAIR_KEYS.length - 1),
+      key: fc.nat(INDEX_KEYS.length - 1),
       value: fc.nat(0x7fff_ffff),
     }),
-    fc.record({ kind: fc.constant('delete' as const), key: fc.nat(PAIR_KEYS.length - 1) }),
+    fc.record({ kind: fc.constant('delete' as const), key: fc.nat(INDEX_KEYS.length - 1) }),
   );
 
   it('get, set, delete and size agree with a Map after every step, through deletions and growth', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 300 }), fc.constantFrom(1, 4, 16), (ops, expected) => {
-        const m = new PairMap(expected);
+        const m = make(expected);
         const model = new Map<number, number>();
         for (const o of ops) {
-          const [hi, lo] = PAIR_KEYS[o.key]!;
+          const [hi, lo] = INDEX_KEYS[o.key]!;
           if (o.kind === 'set') {
             m.set(hi, lo, o.value);
             model.set(o.key, o.value);
@@ -44,8 +68,8 @@ describe('PairMap against a JS Map', () => {
             expect(m.delete(hi, lo)).toBe(model.delete(o.key));
           }
           expect(m.size).toBe(model.size);
-          const got = PAIR_KEYS.map(([h, l]) => m.get(h, l));
-          expect(got).toEqual(PAIR_KEYS.map((_, i) => model.get(i) ?? -1));
+          const got = INDEX_KEYS.map(([h, l]) => m.get(h, l));
+          expect(got).toEqual(INDEX_KEYS.map((_, i) => model.get(i) ?? -1));
         }
       }),
       { numRuns: 150 },
@@ -57,18 +81,18 @@ describe('PairMap against a JS Map', () => {
     // shifts the rest of its cluster back.
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.nat(PAIR_KEYS.length - 1), { minLength: 7, maxLength: 7 }),
+        fc.uniqueArray(fc.nat(INDEX_KEYS.length - 1), { minLength: 7, maxLength: 7 }),
         fc.func(fc.integer()),
         (keys, order) => {
-          const m = new PairMap(8);
+          const m = make(8);
           keys.forEach((k, v) => {
-            m.set(...PAIR_KEYS[k]!, v);
+            m.set(...INDEX_KEYS[k]!, v);
           });
           const left = new Map(keys.map((k, v) => [k, v]));
           for (const k of [...keys].sort((x, y) => order(x) - order(y) || x - y)) {
-            expect(m.delete(...PAIR_KEYS[k]!)).toBe(true);
+            expect(m.delete(...INDEX_KEYS[k]!)).toBe(true);
             left.delete(k);
-            expect(keys.map((j) => m.get(...PAIR_KEYS[j]!))).toEqual(keys.map((j) => left.get(j) ?? -1));
+            expect(keys.map((j) => m.get(...INDEX_KEYS[j]!))).toEqual(keys.map((j) => left.get(j) ?? -1));
           }
           expect(m.size).toBe(0);
         },
@@ -78,23 +102,26 @@ describe('PairMap against a JS Map', () => {
   });
 
   it('keeps every one of 20,000 keys through growth and deletion of half of them', () => {
-    const m = new PairMap();
+    const m = make(16);
     const model = new Map<string, number>();
+    const wide = INDEX_KEYS.some(([hi]) => hi !== 0);
+    const dense = INDEX_KEYS.every(([, lo]) => lo < 1 << 16);
+    const key = (i: number): [number, number] =>
+      dense ? [0, (i * 3) & 0xffff] : [wide ? i % 7 : 0, Math.imul(i, 0x9e37_79b1) >>> 0];
     for (let i = 0; i < 20_000; i++) {
-      const hi = i % 7;
-      const lo = Math.imul(i, 0x9e37_79b1) >>> 0;
+      const [hi, lo] = key(i);
       m.set(hi, lo, i);
       model.set(`${hi}:${lo}`, i);
     }
     for (let i = 0; i < 20_000; i += 2) {
-      expect(m.delete(i % 7, Math.imul(i, 0x9e37_79b1) >>> 0)).toBe(true);
-      model.delete(`${i % 7}:${Math.imul(i, 0x9e37_79b1) >>> 0}`);
+      expect(m.delete(...key(i))).toBe(true);
+      model.delete(key(i).join(':'));
     }
     expect(m.size).toBe(model.size);
     let wrong = 0;
     for (let i = 0; i < 20_000; i++) {
       const want = i % 2 === 0 ? -1 : i;
-      if (m.get(i % 7, Math.imul(i, 0x9e37_79b1) >>> 0) !== want) wrong++;
+      if (m.get(...key(i)) !== want) wrong++;
     }
     expect(wrong).toBe(0);
     expect(m.byteSize()).toBeGreaterThan(0);

@@ -69,6 +69,83 @@ export class DenseIndex implements OffsetIndex {
 }
 
 /**
+ * The address index of a larger dense pool (up to 2^24 addresses, so `hi` is always 0): a hash table of
+ * [offset, entry + 1] pairs, two words a slot instead of PairMap's three.
+ */
+export class IntMap implements OffsetIndex {
+  private slots: Uint32Array<ArrayBuffer>;
+  private mask: number;
+  size = 0;
+
+  constructor(expected = 16) {
+    let cap = 16;
+    while (cap < expected * 2) cap *= 2;
+    this.slots = new Uint32Array(cap * 2);
+    this.mask = cap - 1;
+  }
+
+  get(_hi: number, lo: number): number {
+    const { slots, mask } = this;
+    for (let i = hashPair(0, lo) & mask; ; i = (i + 1) & mask) {
+      const v = slots[i * 2 + 1]!;
+      if (v === 0) return EMPTY;
+      if (slots[i * 2] === lo) return v - 1;
+    }
+  }
+
+  set(_hi: number, lo: number, value: number): void {
+    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
+    const { slots, mask } = this;
+    for (let i = hashPair(0, lo) & mask; ; i = (i + 1) & mask) {
+      if (slots[i * 2 + 1] === 0) {
+        slots[i * 2] = lo;
+        slots[i * 2 + 1] = value + 1;
+        this.size++;
+        return;
+      }
+      if (slots[i * 2] === lo) {
+        slots[i * 2 + 1] = value + 1;
+        return;
+      }
+    }
+  }
+
+  delete(_hi: number, lo: number): boolean {
+    const { slots, mask } = this;
+    let i = hashPair(0, lo) & mask;
+    for (; ; i = (i + 1) & mask) {
+      if (slots[i * 2 + 1] === 0) return false;
+      if (slots[i * 2] === lo) break;
+    }
+    // Backward-shift deletion, as in PairMap.
+    for (let j = (i + 1) & mask; slots[j * 2 + 1] !== 0; j = (j + 1) & mask) {
+      const home = hashPair(0, slots[j * 2]!) & mask;
+      if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+        slots[i * 2] = slots[j * 2]!;
+        slots[i * 2 + 1] = slots[j * 2 + 1]!;
+        i = j;
+      }
+    }
+    slots[i * 2 + 1] = 0;
+    this.size--;
+    return true;
+  }
+
+  private grow(): void {
+    const old = this.slots;
+    const cap = (this.mask + 1) * 2;
+    this.slots = new Uint32Array(cap * 2);
+    this.mask = cap - 1;
+    this.size = 0;
+    for (let k = 0; k < old.length; k += 2) if (old[k + 1] !== 0) this.set(0, old[k]!, old[k + 1]! - 1);
+  }
+
+  byteSize(): number {
+    return this.slots.byteLength;
+  }
+}
+
+/**
  * Map from a 64-bit key given as two uint32 halves to a non-negative int32 value.
  * Used as the address -> owner-entry index (offsets inside a pool). One interleaved array
  * [hi, lo, value + 1] per slot keeps a probe within one cache line.

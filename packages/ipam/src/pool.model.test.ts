@@ -153,6 +153,21 @@ const CONFIGS: readonly Config[] = [
     { defaultHosts: true, extra: ['fd00:1::', 'fd00:1::40', 'fd00:2::5', '192.168.10.3'], numRuns: 200 },
   ),
   config(
+    'IPv4 /12 dense pool with a hashed address index (more than 2^16 addresses)',
+    {
+      name: 'v4-hashed-index',
+      subnet: '172.16.0.0/12',
+      ips: ['172.16.0.1-172.16.0.12', '172.20.255.250-172.21.0.6', '172.31.255.240-172.31.255.254'],
+      gateway: '172.16.0.1',
+      excludeIPs: ['172.21.0.0'],
+      reservedIPs: ['172.31.255.250'],
+    },
+    {
+      extra: ['172.16.0.0', '172.16.0.13', '172.31.255.255', '172.32.0.1', '10.0.0.1'],
+      numRuns: 150,
+    },
+  ),
+  config(
     'sparse IPv6 /64 pool with a few small ranges (one across a 32-bit boundary, one at the top)',
     {
       name: 'v6-sparse',

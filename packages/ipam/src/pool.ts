@@ -1,7 +1,7 @@
 import { Addr, type Family, parseV4Fast, tryParseAddr, tryParseAddrRange } from './addr';
 import { DenseBitmap } from './bitmap';
 import { IpamError, show } from './errors';
-import { DenseIndex, type OffsetIndex, PairMap, StringTable } from './hashing';
+import { DenseIndex, IntMap, type OffsetIndex, PairMap, StringTable } from './hashing';
 import { IPSet } from './ipset';
 import { type ResolvedPoolSpec, resolvePoolSpec } from './poolspec';
 import type { Prefix } from './prefix';
@@ -173,7 +173,12 @@ class PoolImpl implements Pool {
     this.startLo = new Uint32Array(columns);
     this.countM1 = new Uint16Array(columns);
     const span = 2 ** hostBits;
-    this.byOffset = span <= DENSE_INDEX_MAX_SPAN ? new DenseIndex(span) : new PairMap(expectedOwners);
+    this.byOffset =
+      span <= DENSE_INDEX_MAX_SPAN
+        ? new DenseIndex(span)
+        : span <= DENSE_MAX_SPAN
+          ? new IntMap(expectedOwners)
+          : new PairMap(expectedOwners);
     const ranges = resolved.allocatable
       .rangesOf(this.family)
       .map(([a, b]) => [this.offsetOfBig(a), this.offsetOfBig(b)] as const);
