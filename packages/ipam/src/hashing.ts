@@ -35,113 +35,53 @@ export interface OffsetIndex {
   byteSize(): number;
 }
 
+const PAGE_BITS = 12; // 4096 offsets, 16 KiB, a page
+
 /**
- * The address index of a small pool: one int32 per address (offsets fit in `lo`, `hi` is 0). Faster and,
- * for a full /16, six times smaller than a hash table of the same allocations.
+ * The address index of a dense pool (at most 2^24 addresses, so `hi` is always 0): one int32 per
+ * address, in pages of 4096 allocated on first use. Pools fill from their lowest address, so the pages
+ * in use follow what is allocated; an empty /8 holds only 4096 page slots (0.016 bits per address).
+ * No hashing: a lookup is two loads, and addresses next to each other share a page.
  */
-export class DenseIndex implements OffsetIndex {
-  private readonly entries: Int32Array<ArrayBuffer>;
+export class PagedIndex implements OffsetIndex {
+  private readonly pages: Array<Int32Array<ArrayBuffer> | undefined>;
   size = 0;
 
   constructor(span: number) {
-    this.entries = new Int32Array(span);
+    this.pages = new Array<Int32Array<ArrayBuffer> | undefined>(Math.ceil(span / (1 << PAGE_BITS))).fill(
+      undefined,
+    );
   }
 
   get(_hi: number, lo: number): number {
-    return this.entries[lo]! - 1;
+    const page = this.pages[lo >>> PAGE_BITS];
+    return page === undefined ? EMPTY : page[lo & ((1 << PAGE_BITS) - 1)]! - 1;
   }
 
   set(_hi: number, lo: number, value: number): void {
-    if (this.entries[lo] === 0) this.size++;
-    this.entries[lo] = value + 1;
+    let page = this.pages[lo >>> PAGE_BITS];
+    if (page === undefined) {
+      page = new Int32Array(1 << PAGE_BITS);
+      this.pages[lo >>> PAGE_BITS] = page;
+    }
+    const i = lo & ((1 << PAGE_BITS) - 1);
+    if (page[i] === 0) this.size++;
+    page[i] = value + 1;
   }
 
   delete(_hi: number, lo: number): boolean {
-    if (this.entries[lo] === 0) return false;
-    this.entries[lo] = 0;
+    const page = this.pages[lo >>> PAGE_BITS];
+    const i = lo & ((1 << PAGE_BITS) - 1);
+    if (page === undefined || page[i] === 0) return false;
+    page[i] = 0;
     this.size--;
     return true;
   }
 
   byteSize(): number {
-    return this.entries.byteLength;
-  }
-}
-
-/**
- * The address index of a larger dense pool (up to 2^24 addresses, so `hi` is always 0): a hash table of
- * [offset, entry + 1] pairs, two words a slot instead of PairMap's three.
- */
-export class IntMap implements OffsetIndex {
-  private slots: Uint32Array<ArrayBuffer>;
-  private mask: number;
-  size = 0;
-
-  constructor(expected = 16) {
-    let cap = 16;
-    while (cap < expected * 2) cap *= 2;
-    this.slots = new Uint32Array(cap * 2);
-    this.mask = cap - 1;
-  }
-
-  get(_hi: number, lo: number): number {
-    const { slots, mask } = this;
-    for (let i = hashPair(0, lo) & mask; ; i = (i + 1) & mask) {
-      const v = slots[i * 2 + 1]!;
-      if (v === 0) return EMPTY;
-      if (slots[i * 2] === lo) return v - 1;
-    }
-  }
-
-  set(_hi: number, lo: number, value: number): void {
-    if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    const { slots, mask } = this;
-    for (let i = hashPair(0, lo) & mask; ; i = (i + 1) & mask) {
-      if (slots[i * 2 + 1] === 0) {
-        slots[i * 2] = lo;
-        slots[i * 2 + 1] = value + 1;
-        this.size++;
-        return;
-      }
-      if (slots[i * 2] === lo) {
-        slots[i * 2 + 1] = value + 1;
-        return;
-      }
-    }
-  }
-
-  delete(_hi: number, lo: number): boolean {
-    const { slots, mask } = this;
-    let i = hashPair(0, lo) & mask;
-    for (; ; i = (i + 1) & mask) {
-      if (slots[i * 2 + 1] === 0) return false;
-      if (slots[i * 2] === lo) break;
-    }
-    // Backward-shift deletion, as in PairMap.
-    for (let j = (i + 1) & mask; slots[j * 2 + 1] !== 0; j = (j + 1) & mask) {
-      const home = hashPair(0, slots[j * 2]!) & mask;
-      if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
-        slots[i * 2] = slots[j * 2]!;
-        slots[i * 2 + 1] = slots[j * 2 + 1]!;
-        i = j;
-      }
-    }
-    slots[i * 2 + 1] = 0;
-    this.size--;
-    return true;
-  }
-
-  private grow(): void {
-    const old = this.slots;
-    const cap = (this.mask + 1) * 2;
-    this.slots = new Uint32Array(cap * 2);
-    this.mask = cap - 1;
-    this.size = 0;
-    for (let k = 0; k < old.length; k += 2) if (old[k + 1] !== 0) this.set(0, old[k]!, old[k + 1]! - 1);
-  }
-
-  byteSize(): number {
-    return this.slots.byteLength;
+    let bytes = this.pages.length * 8;
+    for (const p of this.pages) if (p !== undefined) bytes += p.byteLength;
+    return bytes;
   }
 }
 

@@ -1,7 +1,7 @@
 import { Addr, type Family, parseV4Fast, tryParseAddr, tryParseAddrRange } from './addr';
 import { DenseBitmap } from './bitmap';
 import { IpamError, show } from './errors';
-import { DenseIndex, IntMap, type OffsetIndex, PairMap, StringTable } from './hashing';
+import { type OffsetIndex, PagedIndex, PairMap, StringTable } from './hashing';
 import { IPSet } from './ipset';
 import { type ResolvedPoolSpec, resolvePoolSpec } from './poolspec';
 import type { Prefix } from './prefix';
@@ -10,8 +10,6 @@ import type { PoolRoute, PoolSpec } from './spec';
 
 /** Pools whose subnet has at most this many addresses keep a bitmap; larger ones are sparse. */
 const DENSE_MAX_SPAN = 2 ** 24;
-/** Pools of at most this many addresses index owners by address in a flat array (256 KiB at most). */
-const DENSE_INDEX_MAX_SPAN = 2 ** 16;
 /** Largest block allocateBlock accepts. */
 export const MAX_BLOCK = 65_536;
 
@@ -173,12 +171,7 @@ class PoolImpl implements Pool {
     this.startLo = new Uint32Array(columns);
     this.countM1 = new Uint16Array(columns);
     const span = 2 ** hostBits;
-    this.byOffset =
-      span <= DENSE_INDEX_MAX_SPAN
-        ? new DenseIndex(span)
-        : span <= DENSE_MAX_SPAN
-          ? new IntMap(expectedOwners)
-          : new PairMap(expectedOwners);
+    this.byOffset = span <= DENSE_MAX_SPAN ? new PagedIndex(span) : new PairMap(expectedOwners);
     const ranges = resolved.allocatable
       .rangesOf(this.family)
       .map(([a, b]) => [this.offsetOfBig(a), this.offsetOfBig(b)] as const);
