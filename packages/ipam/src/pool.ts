@@ -204,6 +204,11 @@ class PoolImpl implements Pool {
     return true;
   }
 
+  /** Whether an entry holds a list rather than one run; almost always false, so skip the Map lookup. */
+  private isScattered(e: number): boolean {
+    return this.scattered.size > 0 && this.scattered.has(e);
+  }
+
   private hiOf(e: number): number {
     return this.sparse ? this.startHi[e]! : 0;
   }
@@ -276,7 +281,7 @@ class PoolImpl implements Pool {
     checkOwner(owner);
     const e = this.owners.find(owner);
     if (e >= 0) {
-      if (this.countM1[e] === 0 && !this.scattered.has(e)) return this.addrAt(this.hiOf(e), this.startLo[e]!);
+      if (this.countM1[e] === 0 && !this.isScattered(e)) return this.addrAt(this.hiOf(e), this.startLo[e]!);
       throw this.ownerConflict(owner, e, 'one address');
     }
     let hi = 0;
@@ -310,7 +315,7 @@ class PoolImpl implements Pool {
     }
     const e = this.owners.find(owner);
     if (e >= 0) {
-      if (this.countM1[e] === n - 1 && !this.scattered.has(e)) return this.addressesOfEntry(e);
+      if (this.countM1[e] === n - 1 && !this.isScattered(e)) return this.addressesOfEntry(e);
       throw this.ownerConflict(owner, e, `a block of ${n}`);
     }
     let hi = 0;
@@ -432,7 +437,7 @@ class PoolImpl implements Pool {
     const e = this.owners.find(owner);
     if (e < 0) return [];
     // countM1 wraps for a list of 65,537 addresses, so a scattered entry never takes this path.
-    if (this.countM1[e] === 0 && this.dense && !this.scattered.has(e)) {
+    if (this.countM1[e] === 0 && this.dense && !this.isScattered(e)) {
       // The common case (one pod, one address) without intermediate arrays.
       const lo = this.startLo[e]!;
       this.byOffset.delete(0, lo);
