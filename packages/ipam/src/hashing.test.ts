@@ -35,6 +35,14 @@ const INDEXES: ReadonlyArray<{
 ];
 
 describe.each(INDEXES)('$name against a JS Map', ({ make, keys: INDEX_KEYS }) => {
+  it('stores the largest entry number, 2^31 - 1, and tells it from an absent key', () => {
+    const m = make(4);
+    const [hi, lo] = INDEX_KEYS[1]!;
+    m.set(hi, lo, 0x7fff_ffff);
+    expect(m.get(hi, lo)).toBe(0x7fff_ffff);
+    expect(m.get(...INDEX_KEYS[2]!)).toBe(-1);
+  });
+
   it('the test keys are distinct', () => {
     expect(new Set(INDEX_KEYS.map(([hi, lo]) => `${hi}:${lo}`)).size).toBe(INDEX_KEYS.length);
   });

@@ -44,17 +44,17 @@ export interface OffsetIndex {
 const PAGE_BITS = 12; // 4096 offsets, 16 KiB, a page
 
 /**
- * The address index of a dense pool (at most 2^24 addresses, so `hi` is always 0): one int32 per
+ * The address index of a dense pool (at most 2^24 addresses, so `hi` is always 0): one uint32 per
  * address, in pages of 4096 allocated on first use. Pools fill from their lowest address, so the pages
  * in use follow what is allocated; an empty /8 holds only 4096 page slots (0.016 bits per address).
  * No hashing: a lookup is two loads, and addresses next to each other share a page.
  */
 export class PagedIndex implements OffsetIndex {
-  private readonly pages: Array<Int32Array<ArrayBuffer> | undefined>;
+  private readonly pages: Array<Uint32Array<ArrayBuffer> | undefined>;
   size = 0;
 
   constructor(span: number) {
-    this.pages = new Array<Int32Array<ArrayBuffer> | undefined>(Math.ceil(span / (1 << PAGE_BITS))).fill(
+    this.pages = new Array<Uint32Array<ArrayBuffer> | undefined>(Math.ceil(span / (1 << PAGE_BITS))).fill(
       undefined,
     );
   }
@@ -67,7 +67,7 @@ export class PagedIndex implements OffsetIndex {
   set(_hi: number, lo: number, value: number): void {
     let page = this.pages[lo >>> PAGE_BITS];
     if (page === undefined) {
-      page = new Int32Array(1 << PAGE_BITS);
+      page = new Uint32Array(1 << PAGE_BITS);
       this.pages[lo >>> PAGE_BITS] = page;
     }
     const i = lo & ((1 << PAGE_BITS) - 1);
