@@ -252,7 +252,10 @@ describe('default addresses, gateway, reserved addresses and routes', () => {
     const pool = createPool(spec);
     expect(pool.routes).toEqual(routes);
     expect(Object.isFrozen(pool.routes)).toBe(true);
-    expect(pool.spec).toBe(spec);
+    expect(pool.spec).toEqual(spec);
+    expect(Object.isFrozen(pool.spec) && Object.isFrozen(pool.spec.routes)).toBe(true);
+    routes.push({ dst: '10.0.0.0/8', gw: '172.16.0.1' }); // the caller's object stays the caller's
+    expect(pool.spec.routes).toHaveLength(1);
     expect(pool.name).toBe('p');
     expect(pool.family).toBe(4);
     expect(pool.subnet.toString()).toBe('172.16.0.0/24');

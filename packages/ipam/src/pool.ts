@@ -59,9 +59,15 @@ export interface Pool {
   readonly subnet: Prefix;
   readonly gateway: Addr | undefined;
   readonly routes: readonly PoolRoute[];
-  /** Lowest free address; idempotent per owner. */
+  /**
+   * Lowest free address. Idempotent: an owner that holds exactly one address gets it back; one that holds
+   * more is OWNER_CONFLICT.
+   */
   allocate(owner: string): Addr;
-  /** Lowest run of n contiguous free addresses (first fit), in address order; idempotent per owner. */
+  /**
+   * Lowest run of n contiguous free addresses (first fit), in address order. Idempotent: an owner holding
+   * exactly such a run of n gets it back; any other holding is OWNER_CONFLICT.
+   */
   allocateBlock(owner: string, n: number): Addr[];
   /** Fixed addresses for an owner, all or nothing; idempotent when the owner already holds exactly these. */
   reserve(owner: string, addresses: Addr | string | ReadonlyArray<Addr | string>): Addr[];
@@ -104,7 +110,7 @@ function checkOwner(owner: unknown): asserts owner is string {
 
 function growU32(a: Uint32Array<ArrayBuffer>, min: number): Uint32Array<ArrayBuffer> {
   if (min <= a.length) return a;
-  let n = a.length * 2;
+  let n = Math.max(16, a.length * 2);
   while (n < min) n *= 2;
   const b = new Uint32Array(n);
   b.set(a);

@@ -64,6 +64,14 @@ function setOf(spec: PoolSpec, field: 'ips' | 'excludeIPs' | 'reservedIPs', subn
   return builder.build();
 }
 
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
 export function resolvePoolSpec(spec: PoolSpec): ResolvedPoolSpec {
   if (typeof spec !== 'object' || spec === null) {
     throw new IpamError('INVALID_POOL_SPEC', `a pool spec must be an object, got ${show(spec)}`, {
@@ -93,7 +101,9 @@ export function resolvePoolSpec(spec: PoolSpec): ResolvedPoolSpec {
   const notAllocatable = new IPSetBuilder().addSet(excluded).addSet(reserved);
   if (gateway) notAllocatable.add(gateway);
   const allocatable = ips.difference(notAllocatable.build());
-  return { spec, name: spec.name, subnet, family: subnet.family, gateway, allocatable };
+  // A frozen copy: the pool's spec must not change under it when the caller reuses its object.
+  const own = deepFreeze(structuredClone(spec));
+  return { spec: own, name: spec.name, subnet, family: subnet.family, gateway, allocatable };
 }
 
 export { IPSet };
