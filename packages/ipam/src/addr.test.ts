@@ -3,24 +3,12 @@ import { IPv6, Validator } from 'ip-num';
 import { describe, expect, it } from 'vitest';
 import { Addr, compareAddr, parseAddr, tryParseAddr } from './addr';
 import { IpamError } from './errors';
+import { ipNumAccepts, thrown } from './test-support';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
 const MAX = { 4: 0xffff_ffffn, 6: (1n << 128n) - 1n } as const;
-
-function thrown(fn: () => unknown): IpamError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an IpamError to be thrown').toBeDefined();
-  expect(IpamError.isInstance(caught)).toBe(true);
-  expect(caught).toBeInstanceOf(IpamError);
-  return caught as IpamError;
-}
 
 /** Order key independent of Addr.compare: family first, then value. */
 function keyCompare(a: Addr, b: Addr): number {
@@ -661,17 +649,6 @@ const arbMutated = fc
   });
 const arbNearValid = fc.oneof(arbV4Text, arbV6Text, arbMutated, arbGroups.chain(arbV6Spelling));
 
-function ipNumAccepts(text: string): boolean {
-  const safe = (f: () => [boolean, string[]]) => {
-    try {
-      return f()[0];
-    } catch {
-      return false;
-    }
-  };
-  return safe(() => Validator.isValidIPv4String(text)) || safe(() => Validator.isValidIPv6String(text));
-}
-
 /**
  * Documented strictness differences, where ip-num accepts text that we reject on purpose:
  * - zones (`fe80::1%eth0`): ip-num accepts an alphanumeric zone index after '%'; an Addr has no zone.
@@ -691,7 +668,9 @@ describe('differential against ip-num', () => {
           expect(ours).toBeUndefined();
           return;
         }
-        expect(ours !== undefined, `ours vs ip-num on ${JSON.stringify(text)}`).toBe(ipNumAccepts(text));
+        expect(ours !== undefined, `ours vs ip-num on ${JSON.stringify(text)}`).toBe(
+          ipNumAccepts(text, 'addr'),
+        );
         if (ours?.family === 6) expect(ours.toBigInt()).toBe(IPv6.fromString(text).getValue());
       }),
       { numRuns: 20_000 },
@@ -700,14 +679,14 @@ describe('differential against ip-num', () => {
 
   it('the documented differences are real: ip-num accepts zones, we reject them', () => {
     for (const text of ['fe80::1%eth0', 'fe80::1%25', '::1%1']) {
-      expect(ipNumAccepts(text)).toBe(true);
+      expect(ipNumAccepts(text, 'addr')).toBe(true);
       expect(tryParseAddr(text)).toBeUndefined();
     }
   });
 
   it('both reject the classic strictness traps', () => {
     for (const text of ['010.0.0.1', '1.2.3.04', '10.1', '10.1.1', '1:2:3:4:5:6:7:8::', '12345::']) {
-      expect(ipNumAccepts(text)).toBe(false);
+      expect(ipNumAccepts(text, 'addr')).toBe(false);
       expect(tryParseAddr(text)).toBeUndefined();
     }
   });

@@ -1,21 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Addr, parseAddr } from './addr';
-import { IpamError } from './errors';
+import type { IpamError } from './errors';
 import { type IPRange, IPSet, IPSetBuilder, type IPSetInput, parseRange } from './ipset';
 import { Prefix, parsePrefix } from './prefix';
+import { thrown } from './test-support';
 
 type Fam = 4 | 6;
-
-function caught(f: () => unknown): IpamError {
-  try {
-    f();
-  } catch (e) {
-    if (IpamError.isInstance(e)) return e;
-    throw e;
-  }
-  throw new Error('expected an IpamError, nothing was thrown');
-}
 
 const range = (from: string, to: string): IPRange => ({ from: parseAddr(from), to: parseAddr(to) });
 
@@ -47,7 +38,7 @@ describe('parseRange', () => {
     ['10.0.0.01-10.0.0.9', 'leading zero'],
     ['', 'empty'],
   ])('rejects %j with INVALID_RANGE naming the text and the reason (%s)', (text, reason) => {
-    const e = caught(() => parseRange(text));
+    const e = thrown(() => parseRange(text));
     expect(e.code).toBe('INVALID_RANGE');
     expect(e.message).toContain(JSON.stringify(text));
     expect(e.message).toContain(reason);
@@ -205,7 +196,7 @@ describe('bad input', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.errors).toEqual(b.errors);
 
-    const e = caught(() => b.build());
+    const e = thrown(() => b.build());
     expect(e.code).toBe('INVALID_IP_SET');
     for (const v of ['"10.0.0.300"', '"10.0.0.0/33"', '"10.0.0.9-10.0.0.1"']) expect(e.message).toContain(v);
     expect(e.message).not.toContain('"10.0.0.1"');
@@ -224,7 +215,7 @@ describe('bad input', () => {
   });
 
   it('IPSet.from throws INVALID_IP_SET listing every bad entry', () => {
-    const e = caught(() => IPSet.from(['10.0.0.0/24', 'nope', '1.2.3.4/40']));
+    const e = thrown(() => IPSet.from(['10.0.0.0/24', 'nope', '1.2.3.4/40']));
     expect(e.code).toBe('INVALID_IP_SET');
     expect(e.message).toContain('"nope"');
     expect(e.message).toContain('"1.2.3.4/40"');
@@ -239,21 +230,21 @@ describe('bad input', () => {
   ] as const)(
     'fromRanges(%i, ...) rejects an invalid pair with INVALID_RANGE naming it',
     (fam, pairs, shown) => {
-      const e = caught(() => IPSet.fromRanges(fam, pairs as unknown as [bigint, bigint][]));
+      const e = thrown(() => IPSet.fromRanges(fam, pairs as unknown as [bigint, bigint][]));
       expect(e.code).toBe('INVALID_RANGE');
       expect(e.message).toContain(shown);
     },
   );
 
   it('fromRanges rejects a family other than 4 or 6', () => {
-    const e = caught(() => IPSet.fromRanges(5 as 4, []));
+    const e = thrown(() => IPSet.fromRanges(5 as 4, []));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toContain('5');
   });
 
   it('contains() throws INVALID_RANGE for a malformed IPRange instead of guessing', () => {
     const s = IPSet.from(['10.0.0.0/8']);
-    expect(caught(() => s.contains(range('10.0.0.9', '10.0.0.1'))).code).toBe('INVALID_RANGE');
+    expect(thrown(() => s.contains(range('10.0.0.9', '10.0.0.1'))).code).toBe('INVALID_RANGE');
   });
 });
 

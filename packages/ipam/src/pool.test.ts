@@ -12,21 +12,10 @@ import {
   updatePool,
 } from './pool';
 import type { PoolSpec } from './spec';
+import { thrown } from './test-support';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-function thrown(fn: () => unknown): IpamError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an IpamError to be thrown').toBeDefined();
-  expect(IpamError.isInstance(caught), `not an IpamError: ${String(caught)}`).toBe(true);
-  return caught as IpamError;
-}
 
 const texts = (addrs: readonly Addr[]): string[] => addrs.map(String);
 

@@ -1,6 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IpamError } from './errors';
 import {
   type DropReason,
   type LivePool,
@@ -10,16 +9,7 @@ import {
 } from './select';
 import { matchesSelector } from './selector';
 import type { LabelSelector, PoolSpec } from './spec';
-
-function thrown(fn: () => unknown): IpamError {
-  try {
-    fn();
-  } catch (err) {
-    if (IpamError.isInstance(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an IpamError, nothing was thrown');
-}
+import { thrown } from './test-support';
 
 function pool(name: string, extra: Partial<PoolSpec> = {}): PoolSpec {
   return { name, subnet: '10.0.0.0/24', ...extra };

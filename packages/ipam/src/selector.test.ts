@@ -1,18 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { IpamError } from './errors';
 import { type Labels, matchesSelector, validateSelector } from './selector';
 import type { LabelSelector, LabelSelectorRequirement } from './spec';
-
-function thrown(fn: () => unknown): IpamError {
-  try {
-    fn();
-  } catch (err) {
-    if (IpamError.isInstance(err)) return err;
-    throw err;
-  }
-  throw new Error('expected an IpamError, nothing was thrown');
-}
+import { thrown } from './test-support';
 
 const labels: Labels = { app: 'web', tier: 'frontend', env: 'prod' };
 
