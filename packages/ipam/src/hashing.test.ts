@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashString, type OffsetIndex, PagedIndex, PairMap, StringTable } from './hashing';
+import { hashString, type OffsetIndex, PagedIndex, PairMap, StringTable, sampledHash } from './hashing';
 
 // Keys: extremes, neighbours and a spread of values, so that clusters form in small tables.
 const PAIR_KEYS: ReadonlyArray<readonly [number, number]> = [
@@ -148,6 +148,8 @@ describe('StringTable against a JS Map', () => {
     'kube-system/coredns',
     '0f8e3c1a-6b1d-4c2e-9a7f-2d3b4c5d6e7f',
     ...Array.from({ length: 30 }, (_, i) => `default/pod-${i}`),
+    // Same length, first 4 and last 12 units: these collide on the sampled hash.
+    ...Array.from({ length: 12 }, (_, i) => `pod/team-${String.fromCharCode(97 + i)}-prod/web-frontend-0`),
   ];
   type Op = { kind: 'insert'; key: number; viaFind: boolean } | { kind: 'remove'; key: number };
   const op: fc.Arbitrary<Op> = fc.oneof(
@@ -226,6 +228,40 @@ describe('StringTable against a JS Map', () => {
     for (let i = 0; i < 10_000; i++) t.insert(`again-${i}`);
     expect(t.capacity).toBe(20_000);
     expect(t.size).toBe(20_000);
+  });
+});
+
+describe('StringTable with keys that differ only in the middle', () => {
+  const key = (i: number) => `pod/tenant-${String(i).padStart(5, '0')}-namespace/web-frontend-0`;
+
+  it('they collide on the sampled hash, which reads only the ends', () => {
+    expect(sampledHash(key(1))).toBe(sampledHash(key(2)));
+    expect(hashString(key(1))).not.toBe(hashString(key(2)));
+    expect(sampledHash('short-key-16char')).toBe(hashString('short-key-16char'));
+  });
+
+  it('the table switches to full hashing once, and every key stays findable and removable', () => {
+    const t = new StringTable();
+    const entries: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      expect(t.find(key(i))).toBe(-1);
+      entries.push(t.insertAfterFind(key(i)));
+    }
+    expect(t.hashesInFull).toBe(true);
+    for (let i = 0; i < 100; i++) expect(t.find(key(i))).toBe(entries[i]);
+    for (let i = 0; i < 100; i += 2) t.remove(entries[i]!);
+    for (let i = 0; i < 100; i++) expect(t.find(key(i))).toBe(i % 2 === 0 ? -1 : entries[i]);
+    expect(t.size).toBe(50);
+  });
+
+  it('random UUID-like keys stay on the sampled hash', () => {
+    const t = new StringTable();
+    for (let i = 0; i < 20_000; i++) {
+      const k = `${(Math.imul(i, 0x9e3779b1) >>> 0).toString(16).padStart(8, '0')}-1b2c-4d3e-8f4a-${(Math.imul(i + 7, 0x85ebca6b) >>> 0).toString(16).padStart(12, '0')}`;
+      if (t.find(k) < 0) t.insertAfterFind(k);
+    }
+    expect(t.size).toBe(20_000);
+    expect(t.hashesInFull).toBe(false);
   });
 });
 

@@ -3,26 +3,43 @@
 // and the address index in flat typed arrays with linear probing and backward-shift deletion.
 
 const EMPTY = -1;
+/** Equal sampled hashes of different keys tolerated before a StringTable hashes keys in full. */
+const SAMPLED_COLLISION_LIMIT = 1024;
 
-/**
- * A 32-bit string hash: two FNV-style lanes, each taking two UTF-16 units a step, then an avalanche.
- * Reading the characters is the cost (about 1.2 ns each here), so every unit is read exactly once.
- */
-export function hashString(s: string): number {
-  const n = s.length;
-  let a = 0x811c9dc5 ^ n;
+/** Hash of s[from, to) with two FNV-style lanes, two UTF-16 units a step each, continuing from `seed`. */
+function hashRange(s: string, from: number, to: number, seed: number): number {
+  let a = 0x811c9dc5 ^ seed;
   let b = 0x9e3779b9;
-  let i = 0;
-  for (; i + 3 < n; i += 4) {
+  let i = from;
+  for (; i + 3 < to; i += 4) {
     a = Math.imul(a ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
     b = Math.imul(b ^ (s.charCodeAt(i + 2) | (s.charCodeAt(i + 3) << 16)), 0x5bd1e995);
   }
-  for (; i < n; i++) a = Math.imul(a ^ s.charCodeAt(i), 0x01000193);
-  let h = a ^ Math.imul(b, 0x85ebca6b);
+  for (; i < to; i++) a = Math.imul(a ^ s.charCodeAt(i), 0x01000193);
+  return a ^ Math.imul(b, 0x85ebca6b);
+}
+
+function avalanche(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   return h | 0;
+}
+
+/** A 32-bit hash of every UTF-16 unit of s. Reading the characters is the cost (~1.2 ns each here). */
+export function hashString(s: string): number {
+  return avalanche(hashRange(s, 0, s.length, s.length));
+}
+
+/**
+ * A 32-bit hash of a key's length, first 4 and last 12 UTF-16 units; the whole key when it is at most 16
+ * long. Owner keys (pod UIDs, namespace/name) vary at their ends, so this reads fewer than half the
+ * characters of a UID; StringTable falls back to hashString when keys collide on it.
+ */
+export function sampledHash(s: string): number {
+  const n = s.length;
+  if (n <= 16) return hashString(s);
+  return avalanche(hashRange(s, n - 12, n, hashRange(s, 0, 4, n)));
 }
 
 function hashPair(hi: number, lo: number): number {
@@ -198,6 +215,10 @@ export class StringTable {
   private lastSlot = -1;
   // The slot where the last successful find() stopped; remove() of that entry reuses it.
   private hitSlot = -1;
+  // Keys are hashed by sampledHash until different keys meet with equal hashes too often (keys that
+  // differ only in the middle); then every key is rehashed in full, once, and stays so.
+  private full = false;
+  private collisions = 0;
 
   constructor(expected = 16) {
     let cap = 16;
@@ -214,7 +235,7 @@ export class StringTable {
 
   /** The entry of the key, or -1. */
   find(key: string): number {
-    const h = hashString(key);
+    const h = this.full ? hashString(key) : sampledHash(key);
     this.lastHash = h;
     const { slots, mask, keys } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -223,11 +244,39 @@ export class StringTable {
         this.lastSlot = i;
         return -1;
       }
-      if (slots[i * 2 + 1] === h && keys[e - 1] === key) {
-        this.hitSlot = i;
-        return e - 1;
+      if (slots[i * 2 + 1] === h) {
+        if (keys[e - 1] === key) {
+          this.hitSlot = i;
+          return e - 1;
+        }
+        if (!this.full && ++this.collisions > SAMPLED_COLLISION_LIMIT) {
+          this.rehashInFull();
+          return this.find(key);
+        }
       }
     }
+  }
+
+  /** Whether keys are hashed in full (after too many collisions of the sampled hash). */
+  get hashesInFull(): boolean {
+    return this.full;
+  }
+
+  private rehashInFull(): void {
+    this.full = true;
+    const slots = new Int32Array((this.mask + 1) * 2);
+    for (let e = 0; e < this.used; e++) {
+      const key = this.keys[e];
+      if (key === undefined) continue;
+      const h = hashString(key);
+      let i = h & this.mask;
+      while (slots[i * 2] !== 0) i = (i + 1) & this.mask;
+      slots[i * 2] = e + 1;
+      slots[i * 2 + 1] = h;
+    }
+    this.slots = slots;
+    this.lastSlot = -1;
+    this.hitSlot = -1;
   }
 
   /** Insert a key known to be absent; call right after find(key) returned -1. Returns its entry. */
@@ -241,7 +290,7 @@ export class StringTable {
 
   insert(key: string): number {
     if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    return this.place(key, hashString(key), -1);
+    return this.place(key, this.full ? hashString(key) : sampledHash(key), -1);
   }
 
   private place(key: string, h: number, slot: number): number {
@@ -280,7 +329,9 @@ export class StringTable {
     const key = this.keys[entry];
     if (key === undefined) return;
     let i =
-      this.hitSlot >= 0 && slots[this.hitSlot * 2] === entry + 1 ? this.hitSlot : hashString(key) & mask;
+      this.hitSlot >= 0 && slots[this.hitSlot * 2] === entry + 1
+        ? this.hitSlot
+        : (this.full ? hashString(key) : sampledHash(key)) & mask;
     while (slots[i * 2] !== entry + 1) i = (i + 1) & mask;
     this.hitSlot = -1;
     for (let j = (i + 1) & mask; slots[j * 2] !== 0; j = (j + 1) & mask) {

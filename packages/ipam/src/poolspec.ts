@@ -53,10 +53,10 @@ function entriesOf(spec: PoolSpec, field: 'ips' | 'excludeIPs' | 'reservedIPs'):
 /** Parse entries one by one so an error names the exact entry, and check each lies in the subnet. */
 function setOf(spec: PoolSpec, field: 'ips' | 'excludeIPs' | 'reservedIPs', subnet: Prefix): IPSet {
   const builder = new IPSetBuilder();
+  const inSubnet = new IPSetBuilder().add(subnet).build();
   for (const entry of entriesOf(spec, field)) {
     const one = new IPSetBuilder().add(entry as IPSetInput).tryBuild();
     if (!one.ok) throw specError(spec.name, field, entry, 'is not an address, CIDR or range', one.errors[0]);
-    const inSubnet = new IPSetBuilder().add(subnet).build();
     if (!inSubnet.contains(one.set))
       throw specError(spec.name, field, entry, `is not inside subnet ${subnet}`);
     builder.addSet(one.set);
