@@ -21,8 +21,14 @@ export function usedBytes(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
-/** Milliseconds taken by fn (one run). */
+/** A full GC (with --expose-gc), so a timed run does not pay for the garbage of the run before it. */
+export function collect(): void {
+  gc?.();
+}
+
+/** Milliseconds taken by fn (one run), starting from a collected heap. */
 export function timeMs(fn: () => void): number {
+  collect();
   const t0 = process.hrtime.bigint();
   fn();
   return Number(process.hrtime.bigint() - t0) / 1e6;

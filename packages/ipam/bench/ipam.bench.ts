@@ -75,16 +75,29 @@ interface Allocator {
   release(owner: string): unknown;
 }
 
-/** Fill a /16, release a pseudo-random half, fill again. Returns allocations made. */
+/**
+ * Fill a /16, release a pseudo-random half, fill again. Returns allocations made. The loop is compiled
+ * once per allocator class (new Function), so each class gets call sites of its own: one shared loop
+ * would be polymorphic and slow down whichever side ran second.
+ */
 function cycle(a: Allocator, owners: readonly string[], half: readonly number[]): () => number {
-  return () => {
-    const n = half.length * 2;
-    for (let i = 0; i < n; i++) a.allocate(owners[i]!);
-    for (const i of half) a.release(owners[i]!);
-    for (let i = 0; i < half.length; i++) a.allocate(owners[n + i]!);
-    return n + half.length;
-  };
+  const loop = new Function(
+    'a',
+    'owners',
+    'half',
+    `const n = half.length * 2;
+     for (let i = 0; i < n; i++) a.allocate(owners[i]);
+     for (const i of half) a.release(owners[i]);
+     for (let i = 0; i < half.length; i++) a.allocate(owners[n + i]);
+     return n + half.length;`,
+  ) as (a: Allocator, owners: readonly string[], half: readonly number[]) => number;
+  const perClass = loops.get(a.constructor) ?? loops.set(a.constructor, loop).get(a.constructor)!;
+  return () => perClass(a, owners, half);
 }
+const loops = new Map<
+  unknown,
+  (a: Allocator, owners: readonly string[], half: readonly number[]) => number
+>();
 
 function pseudoRandomHalf(n: number, seed: number): number[] {
   const r = rng(seed);
