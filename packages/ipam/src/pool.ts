@@ -90,7 +90,6 @@ export interface Pool {
 
 /** True when sorted offsets form one run with no gaps. */
 function isRun(offs: ReadonlyArray<readonly [number, number]>): boolean {
-  if (offs.length > MAX_BLOCK) return false; // longer runs are kept as lists: counts are 16-bit
   for (let i = 1; i < offs.length; i++) {
     const [ph, pl] = offs[i - 1]!;
     const [h, l] = offs[i]!;
@@ -126,12 +125,11 @@ class PoolImpl implements Pool {
   readonly routes: readonly PoolRoute[];
   private readonly resolved: ResolvedPoolSpec;
   private readonly owners: StringTable;
-  // Per-entry columns: first offset (hi only for sparse pools, where offsets pass 2^32) and
-  // address count minus one (blocks are at most MAX_BLOCK = 2^16). Small columns mean fewer fresh
-  // pages to fault in, which costs ~12 µs per page on these machines (measured).
+  // Per-entry data, interleaved so that one cache line serves a release: ent[2e] is the low word of
+  // the first offset, ent[2e + 1] the address count minus one. The high word is kept only by sparse
+  // pools, whose offsets pass 2^32.
   private startHi: Uint32Array<ArrayBuffer>;
-  private startLo: Uint32Array<ArrayBuffer>;
-  private countM1: Uint16Array<ArrayBuffer>;
+  private ent: Uint32Array<ArrayBuffer>;
   /** Entries whose addresses are not one contiguous run (a multi-address reserve). */
   private readonly scattered = new Map<number, Array<[number, number]>>();
   /** Offset -> owner entry. */
@@ -174,8 +172,7 @@ class PoolImpl implements Pool {
     this.owners = new StringTable(expectedOwners);
     const columns = Math.max(16, expectedOwners);
     this.startHi = new Uint32Array(2 ** hostBits > DENSE_MAX_SPAN ? columns : 0);
-    this.startLo = new Uint32Array(columns);
-    this.countM1 = new Uint16Array(columns);
+    this.ent = new Uint32Array(columns * 2);
     const span = 2 ** hostBits;
     this.byOffset = span <= DENSE_MAX_SPAN ? new PagedIndex(span) : new PairMap(expectedOwners);
     const ranges = resolved.allocatable
@@ -220,20 +217,17 @@ class PoolImpl implements Pool {
   }
 
   private ensureColumns(entry: number): void {
-    if (entry < this.startLo.length) return;
+    if (entry * 2 < this.ent.length) return;
     if (this.sparse) this.startHi = growU32(this.startHi, entry + 1);
-    this.startLo = growU32(this.startLo, entry + 1);
-    const bigger = new Uint16Array(this.startLo.length);
-    bigger.set(this.countM1);
-    this.countM1 = bigger;
+    this.ent = growU32(this.ent, (entry + 1) * 2);
   }
 
   private record(owner: string, afterFind: boolean, hi: number, lo: number, n: number): number {
     const e = afterFind ? this.owners.insertAfterFind(owner) : this.owners.insert(owner);
     this.ensureColumns(e);
     if (this.sparse) this.startHi[e] = hi;
-    this.startLo[e] = lo;
-    this.countM1[e] = n - 1;
+    this.ent[e * 2] = lo;
+    this.ent[e * 2 + 1] = n - 1;
     this.allocatedCount += n;
     return e;
   }
@@ -244,8 +238,8 @@ class PoolImpl implements Pool {
     if (s) return s;
     const out: Array<[number, number]> = [];
     let hi = this.hiOf(e);
-    let lo = this.startLo[e]!;
-    const n = this.countM1[e]! + 1;
+    let lo = this.ent[e * 2]!;
+    const n = this.ent[e * 2 + 1]! + 1;
     for (let i = 0; i < n; i++) {
       out.push([hi, lo]);
       if (lo === 0xffff_ffff) {
@@ -287,7 +281,8 @@ class PoolImpl implements Pool {
     checkOwner(owner);
     const e = this.owners.find(owner);
     if (e >= 0) {
-      if (this.countM1[e] === 0 && !this.isScattered(e)) return this.addrAt(this.hiOf(e), this.startLo[e]!);
+      if (this.ent[e * 2 + 1] === 0 && !this.isScattered(e))
+        return this.addrAt(this.hiOf(e), this.ent[e * 2]!);
       throw this.ownerConflict(owner, e, 'one address');
     }
     let hi = 0;
@@ -321,7 +316,7 @@ class PoolImpl implements Pool {
     }
     const e = this.owners.find(owner);
     if (e >= 0) {
-      if (this.countM1[e] === n - 1 && !this.isScattered(e)) return this.addressesOfEntry(e);
+      if (this.ent[e * 2 + 1] === n - 1 && !this.isScattered(e)) return this.addressesOfEntry(e);
       throw this.ownerConflict(owner, e, `a block of ${n}`);
     }
     let hi = 0;
@@ -442,10 +437,9 @@ class PoolImpl implements Pool {
     checkOwner(owner);
     const e = this.owners.find(owner);
     if (e < 0) return [];
-    // countM1 wraps for a list of 65,537 addresses, so a scattered entry never takes this path.
-    if (this.countM1[e] === 0 && this.dense && !this.isScattered(e)) {
+    if (this.ent[e * 2 + 1] === 0 && this.dense && !this.isScattered(e)) {
       // The common case (one pod, one address) without intermediate arrays.
-      const lo = this.startLo[e]!;
+      const lo = this.ent[e * 2]!;
       this.byOffset.delete(0, lo);
       this.dense.release(lo);
       this.allocatedCount--;
@@ -514,8 +508,8 @@ class PoolImpl implements Pool {
   /** Live entries sorted by their first offset. */
   private sortedEntries(): number[] {
     const es = [...this.owners.entries()];
-    const { startLo } = this;
-    return es.sort((a, b) => this.hiOf(a) - this.hiOf(b) || startLo[a]! - startLo[b]!);
+    const { ent } = this;
+    return es.sort((a, b) => this.hiOf(a) - this.hiOf(b) || ent[a * 2]! - ent[b * 2]!);
   }
 
   allocations(): Array<[string, Addr[]]> {
@@ -527,8 +521,8 @@ class PoolImpl implements Pool {
       const owner = this.owners.keyOf(e)!;
       const s = this.scattered.get(e);
       if (s) return [owner, s.map(([hi, lo]) => this.addrAt(hi, lo).toString()).join(',')];
-      const first = this.addrAt(this.hiOf(e), this.startLo[e]!).toString();
-      const n = this.countM1[e]! + 1;
+      const first = this.addrAt(this.hiOf(e), this.ent[e * 2]!).toString();
+      const n = this.ent[e * 2 + 1]! + 1;
       if (n === 1) return [owner, first];
       const lastOff = this.offsetsOf(e)[n - 1]!;
       return [owner, `${first}-${this.addrAt(lastOff[0], lastOff[1])}`];
@@ -537,7 +531,7 @@ class PoolImpl implements Pool {
   }
 
   memoryBytes(): number {
-    const columns = this.startHi.byteLength + this.startLo.byteLength + this.countM1.byteLength;
+    const columns = this.startHi.byteLength + this.ent.byteLength;
     return (this.dense?.byteSize() ?? 0) + this.byOffset.byteSize() + this.owners.byteSize() + columns;
   }
 
