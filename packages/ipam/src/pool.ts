@@ -520,11 +520,16 @@ class PoolImpl implements Pool {
     const allocations = this.sortedEntries().map((e): readonly [string, string] => {
       const owner = this.owners.keyOf(e)!;
       const s = this.scattered.get(e);
-      if (s) return [owner, s.map(([hi, lo]) => this.addrAt(hi, lo).toString()).join(',')];
+      const list = (offs: ReadonlyArray<readonly [number, number]>) =>
+        offs.map(([hi, lo]) => this.addrAt(hi, lo).toString()).join(',');
+      if (s) return [owner, list(s)];
       const first = this.addrAt(this.hiOf(e), this.ent[e * 2]!).toString();
       const n = this.ent[e * 2 + 1]! + 1;
       if (n === 1) return [owner, first];
-      const lastOff = this.offsetsOf(e)[n - 1]!;
+      const offs = this.offsetsOf(e);
+      // Restore accepts "a-b" runs up to MAX_BLOCK long (a bound on what a snapshot line may expand to).
+      if (n > MAX_BLOCK) return [owner, list(offs)];
+      const lastOff = offs[n - 1]!;
       return [owner, `${first}-${this.addrAt(lastOff[0], lastOff[1])}`];
     });
     return { version: 1, pool: this.name, subnet: this.subnet.toString(), allocations };
