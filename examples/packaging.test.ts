@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
@@ -27,5 +29,45 @@ describe.skipIf(!built)('the built @isthmus/ipam package (needs pnpm build)', ()
       const cjs = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(`${dist}index.cjs`)});
       try { m.parseAddr('010.0.0.1'); } catch (e) { console.log(e.code, cjs.IpamError.isInstance(e), e instanceof cjs.IpamError); }`;
     expect(node(['--input-type=module', '-e', code])).toBe('INVALID_ADDRESS true false');
+  });
+});
+
+describe.skipIf(!built)('the published types (needs pnpm build)', () => {
+  it('type-check a strict consumer against dist/index.d.ts, library checks on', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'isthmus-types-'));
+    try {
+      writeFileSync(
+        join(dir, 'consumer.ts'),
+        `import { createPool, type Pool, IpamError, parsePrefix } from ${JSON.stringify(`${dist}index.js`)};
+const pool: Pool = createPool({ name: 'p', subnet: '192.0.2.0/24' });
+const ip: string = pool.allocate('pod-1').toString();
+const bits: number = parsePrefix('10.0.0.0/8').bits;
+export const out = [ip, bits, IpamError.isInstance(new Error('x'))];
+`,
+      );
+      const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+      const r = spawnSync(
+        process.execPath,
+        [
+          tsc,
+          '--noEmit',
+          '--strict',
+          '--skipLibCheck',
+          'false',
+          '--module',
+          'nodenext',
+          '--moduleResolution',
+          'nodenext',
+          '--target',
+          'es2022',
+          join(dir, 'consumer.ts'),
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.stdout + r.stderr).toBe('');
+      expect(r.status).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
