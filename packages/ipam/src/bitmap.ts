@@ -92,7 +92,7 @@ export class DenseBitmap {
     if (this.free === 0) return -1;
     const { words, chunkFree } = this;
     let w = this.hint >>> 5;
-    // The first word may have free bits below the hint only if the hint is stale; mask nothing.
+    // The hint is a lower bound: bits below it in its word are taken, so the word needs no mask.
     while (w < words.length) {
       if ((w & 31) === 0) {
         // At a chunk boundary: skip whole chunks without free addresses.

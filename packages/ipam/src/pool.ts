@@ -175,9 +175,8 @@ class PoolImpl implements Pool {
     this.ent = new Uint32Array(columns * 2);
     const span = 2 ** hostBits;
     this.byOffset = span <= DENSE_MAX_SPAN ? new PagedIndex(span) : new PairMap(expectedOwners);
-    const ranges = resolved.allocatable
-      .rangesOf(this.family)
-      .map(([a, b]) => [this.offsetOfBig(a), this.offsetOfBig(b)] as const);
+    const base = first.toBigInt();
+    const ranges = resolved.allocatable.rangesOf(this.family).map(([a, b]) => [a - base, b - base] as const);
     if (span <= DENSE_MAX_SPAN) {
       this.dense = new DenseBitmap(span);
       for (const [a, b] of ranges) this.dense.setFreeRange(Number(a), Number(b));
@@ -186,10 +185,6 @@ class PoolImpl implements Pool {
       this.sparse = new SparseSpace(ranges, this.byOffset as PairMap);
       this.total = this.sparse.total;
     }
-  }
-
-  private offsetOfBig(v: bigint): bigint {
-    return v - this.subnet.first().toBigInt();
   }
 
   private addrAt(hi: number, lo: number): Addr {
@@ -407,7 +402,7 @@ class PoolImpl implements Pool {
     if (!contiguous) this.scattered.set(ne, offs);
     for (const [hi, lo] of offs) {
       if (this.dense) this.dense.take(lo);
-      else this.sparse!.take(hi, lo);
+      else this.sparse!.countTaken();
       this.byOffset.set(hi, lo, ne);
     }
     return addrs;
@@ -656,7 +651,7 @@ class PoolImpl implements Pool {
       if (!isRun(good)) this.scattered.set(ne, good);
       for (const [hi, lo] of good) {
         if (this.dense) this.dense.take(lo);
-        else this.sparse!.take(hi, lo);
+        else this.sparse!.countTaken();
         this.byOffset.set(hi, lo, ne);
       }
     }

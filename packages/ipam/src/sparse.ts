@@ -118,7 +118,7 @@ export class SparseSpace {
   }
 
   /** Record that an allocatable, free offset is now taken (the caller updates the taken map). */
-  take(_hi: number, _lo: number): void {
+  countTaken(): void {
     this.takenCount++;
   }
 
