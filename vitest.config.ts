@@ -6,10 +6,22 @@ export default defineConfig({
   resolve: {
     alias: {
       '@isthmus/ipam': fileURLToPath(new URL('./packages/ipam/src/index.ts', import.meta.url)),
+      '@isthmus/globalnet-ipam': fileURLToPath(
+        new URL('./packages/globalnet-ipam/src/index.ts', import.meta.url),
+      ),
+      '@isthmus/route-planner': fileURLToPath(
+        new URL('./packages/route-planner/src/index.ts', import.meta.url),
+      ),
+      '@isthmus/cable': fileURLToPath(new URL('./packages/cable/src/index.ts', import.meta.url)),
     },
   },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'examples/**/*.test.ts'],
+    include: [
+      'packages/*/src/**/*.test.ts',
+      'examples/**/*.test.ts',
+      'testing/**/*.test.ts',
+      'e2e/**/*.test.ts',
+    ],
     testTimeout: 60_000,
   },
 });
