@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { createGlobalnet, type GlobalnetSnapshot, restoreGlobalnet, updateGlobalnet } from './globalnet';
+import { frozen, thrown } from './test-support';
+
+describe('createGlobalnet', () => {
+  it('hands out ingress IPs per service, headless pod and selector-less endpoint, idempotently', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/16' });
+    expect(gn.allocateIngress({ kind: 'service', namespace: 'shop', name: 'web' })).toBe('242.0.0.1');
+    expect(gn.allocateIngress({ kind: 'pod', namespace: 'shop', name: 'db-0' })).toBe('242.0.0.2');
+    expect(
+      gn.allocateIngress({ kind: 'endpoint', namespace: 'shop', service: 'ext', address: '192.0.2.10' }),
+    ).toBe('242.0.0.3');
+    expect(gn.allocateIngress({ kind: 'service', namespace: 'shop', name: 'web' })).toBe('242.0.0.1');
+    expect(gn.ownerOf('242.0.0.3')).toBe('ep/shop/ext/192.0.2.10');
+    expect(gn.ingress().map((i) => [i.owner, i.globalIp])).toEqual([
+      ['svc/shop/web', '242.0.0.1'],
+      ['pod/shop/db-0', '242.0.0.2'],
+      ['ep/shop/ext/192.0.2.10', '242.0.0.3'],
+    ]);
+    expect(gn.releaseIngress({ kind: 'pod', namespace: 'shop', name: 'db-0' })).toEqual(['242.0.0.2']);
+    expect(gn.allocateHealthCheck('gw-1')).toBe('242.0.0.2');
+    expect(gn.healthChecks()).toEqual([{ owner: 'hc/gw-1', gateway: 'gw-1', globalIp: '242.0.0.2' }]);
+  });
+
+  it('allocates egress blocks (cluster default 8, scopes default 1) and re-allocates when n changes', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/24' });
+    expect(gn.allocateEgress({ kind: 'cluster' })).toHaveLength(8);
+    expect(gn.allocateEgress({ kind: 'namespace', namespace: 'shop' })).toEqual(['242.0.0.9']);
+    const sel = { matchLabels: { app: 'db' } };
+    expect(gn.allocateEgress({ kind: 'pods', namespace: 'shop', name: 'db', selector: sel }, 3)).toEqual([
+      '242.0.0.10',
+      '242.0.0.11',
+      '242.0.0.12',
+    ]);
+    gn.allocateIngress({ kind: 'service', namespace: 'a', name: 'b' }); // 242.0.0.13
+    expect(gn.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 4)).toEqual([
+      '242.0.0.14',
+      '242.0.0.15',
+      '242.0.0.16',
+      '242.0.0.17',
+    ]);
+    expect(gn.ownerOf('242.0.0.9')).toBeUndefined();
+    expect(gn.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 4)).toHaveLength(4);
+    const sel2 = { matchExpressions: [{ key: 'tier', operator: 'In' as const, values: ['db'] }] };
+    gn.allocateEgress({ kind: 'pods', namespace: 'shop', name: 'db', selector: sel2 }, 3);
+    expect(gn.egress().find((e) => e.owner === 'egress/pods/shop/db')?.scope).toEqual({
+      kind: 'pods',
+      namespace: 'shop',
+      name: 'db',
+      selector: sel2,
+    });
+  });
+
+  it('bad input throws typed errors naming the value and changes nothing', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/28' });
+    gn.allocateEgress({ kind: 'cluster' }, 4);
+    const before = JSON.stringify(gn.snapshot());
+    thrown(() => gn.allocateEgress({ kind: 'cluster' }, 21), 'INVALID_EGRESS_SIZE');
+    thrown(() => gn.allocateEgress({ kind: 'namespace', namespace: 'x' }, 0), 'INVALID_EGRESS_SIZE');
+    const e = thrown(
+      () =>
+        gn.allocateEgress({
+          kind: 'pods',
+          namespace: 'x',
+          name: 'y',
+          selector: { matchExpressions: [{ key: 'a', operator: 'In' }] },
+        }),
+      'INVALID_SELECTOR',
+    );
+    expect(e.message).toContain('In needs at least one value');
+    thrown(() => gn.allocateEgress({ kind: 'cluster' }, 20), 'GLOBALNET_EXHAUSTED');
+    thrown(() => gn.allocateIngress({ kind: 'service', namespace: 'a/b', name: 'c' }), 'INVALID_ARGUMENT');
+    thrown(
+      () => gn.allocateIngress({ kind: 'endpoint', namespace: 'a', service: 'c', address: '10.0.0.01' }),
+      'INVALID_ADDRESS',
+    );
+    thrown(() => gn.allocateIngress({ kind: 'nope' } as never), 'INVALID_ARGUMENT');
+    expect(JSON.stringify(gn.snapshot())).toBe(before);
+    for (let i = 0; i < 10; i++) gn.allocateIngress({ kind: 'service', namespace: 'n', name: `s${i}` });
+    thrown(
+      () => gn.allocateIngress({ kind: 'service', namespace: 'n', name: 'last' }),
+      'GLOBALNET_EXHAUSTED',
+    );
+    thrown(() => createGlobalnet({ globalCidr: '242.0.0.0/33' }), 'INVALID_CIDR');
+    thrown(() => createGlobalnet({ globalCidr: 'fd00::/48' }), 'INVALID_CIDR');
+    thrown(
+      () => createGlobalnet({ globalCidr: '242.0.0.0/16', clusterEgressSize: 30 }),
+      'INVALID_EGRESS_SIZE',
+    );
+  });
+
+  it('works for IPv6', () => {
+    const gn = createGlobalnet({ globalCidr: 'fd00:242::/64' });
+    expect(gn.allocateEgress({ kind: 'cluster' })[0]).toBe('fd00:242::1');
+    expect(gn.allocateIngress({ kind: 'service', namespace: 'a', name: 'b' })).toBe('fd00:242::9');
+    const r = restoreGlobalnet(gn.spec, frozen(gn.snapshot()));
+    expect(r.snapshot()).toEqual(gn.snapshot());
+  });
+
+  it('a smaller global CIDR that leaves out allocated IPs is GLOBAL_CIDR_TOO_SMALL; a bigger one keeps everything', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/24' });
+    gn.allocateEgress({ kind: 'cluster' }, 8);
+    for (let i = 0; i < 200; i++) gn.allocateIngress({ kind: 'service', namespace: 'n', name: `s${i}` });
+    const e = thrown(() => updateGlobalnet(gn, { globalCidr: '242.0.0.0/25' }), 'GLOBAL_CIDR_TOO_SMALL');
+    expect(e.message).toContain('242.0.0.0/25');
+    expect((e.details.addresses as unknown[]).length).toBe(82);
+    const bigger = updateGlobalnet(gn, { globalCidr: '242.0.0.0/23' });
+    expect(bigger.snapshot().allocations).toEqual(gn.snapshot().allocations);
+    expect(gn.globalCidr).toBe('242.0.0.0/24');
+    thrown(() => updateGlobalnet(gn, { globalCidr: 'fd00::/64' }), 'FAMILY_MISMATCH');
+  });
+});
+
+describe('restoreGlobalnet', () => {
+  it('reports every conflict at once', () => {
+    const snap: GlobalnetSnapshot = {
+      version: 1,
+      globalCidr: '242.0.0.0/24',
+      allocations: [
+        ['svc/a/b', '242.0.0.1'],
+        ['svc/a/c', '242.0.0.1'],
+        ['svc/a/d', '242.0.0.2-242.0.0.3'],
+        ['egress/cluster', '242.0.0.10-242.0.0.40'],
+        ['egress/pods/a/x', '242.0.0.50'],
+        ['egress/pods/a/y', '242.0.0.51'],
+        ['weird', '242.0.0.60'],
+        ['pod/a/p', '242.0.1.1'],
+      ],
+      selectors: [
+        ['egress/pods/a/y', { matchExpressions: [{ key: 'k', operator: 'Exists', values: ['v'] }] }],
+        ['egress/pods/a/z', {}],
+      ],
+    };
+    const e = thrown(() => restoreGlobalnet({ globalCidr: '242.0.0.0/24' }, snap), 'SNAPSHOT_CONFLICT');
+    const reasons = (e.details.conflicts as Array<{ reason: string; owner?: string }>)
+      .map((c) => `${c.reason}:${c.owner}`)
+      .sort();
+    expect(reasons).toEqual([
+      'duplicate-address:svc/a/c',
+      'invalid-selector:egress/pods/a/y',
+      'missing-selector:egress/pods/a/x',
+      'orphan-selector:egress/pods/a/z',
+      'out-of-range:pod/a/p',
+      'unknown-owner:weird',
+      'wrong-size:egress/cluster',
+      'wrong-size:svc/a/d',
+    ]);
+  });
+
+  it('a restored allocator continues exactly like the original', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/24' });
+    gn.allocateEgress({ kind: 'cluster' });
+    gn.allocateIngress({ kind: 'service', namespace: 'a', name: 'b' });
+    gn.allocateEgress({ kind: 'pods', namespace: 'a', name: 'x', selector: { matchLabels: { a: 'b' } } }, 2);
+    gn.releaseIngress({ kind: 'service', namespace: 'a', name: 'b' });
+    const r = restoreGlobalnet(gn.spec, JSON.parse(JSON.stringify(gn.snapshot())));
+    expect(r.egress()).toEqual(gn.egress());
+    expect(r.allocateIngress({ kind: 'pod', namespace: 'a', name: 'p' })).toBe(
+      gn.allocateIngress({ kind: 'pod', namespace: 'a', name: 'p' }),
+    );
+  });
+});

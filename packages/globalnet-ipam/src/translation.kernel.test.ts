@@ -1,0 +1,166 @@
+// Real translation through network namespaces: a client in cluster A, A's gateway, B's gateway and a
+// server in cluster B, both clusters on 10.0.0.0/16. Only the rendered nft rules make them reach each other.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describeKernel, Lab, type Netns } from '../../../testing/netns';
+import { createGlobalnet } from './globalnet';
+import { planGlobalnetNat } from './nat-plan';
+import { planRemap, remapAddress } from './remap';
+import { planRemapNat } from './remap-nat';
+import { renderNft } from './render-nft';
+
+const PORT = 8080;
+// Answers each connection with the source address it sees, then closes.
+const SERVER = `const net = require('node:net');
+net.createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, ''))).listen(${PORT}, '0.0.0.0', () => console.log('listening'));`;
+
+function client(host: string, localAddress: string, timeoutMs = 5000): string {
+  return `const s = require('node:net').connect({ host: ${JSON.stringify(host)}, port: ${PORT}, localAddress: ${JSON.stringify(localAddress)} });
+let out = ''; s.on('data', (d) => { out += d; }); s.on('end', () => { console.log(out); process.exit(0); });
+s.on('error', (e) => { console.error(e.message); process.exit(1); }); setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});`;
+}
+
+async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+interface Topology {
+  client: Netns;
+  gwA: Netns;
+  gwB: Netns;
+  server: Netns;
+}
+
+/** client(10.0.0.10-12) - gwA(10.0.0.1 | 192.0.2.1) - gwB(192.0.2.2 | 10.0.0.1) - server(10.0.0.20). */
+async function topology(lab: Lab, routeAtoB: string, routeBtoA: string): Promise<Topology> {
+  const [client, gwA, gwB, server] = await Promise.all(['cli', 'gwa', 'gwb', 'srv'].map((n) => lab.netns(n)));
+  await lab.veth(client!, 'eth0', gwA!, 'eth0', {
+    a: ['10.0.0.10/16', '10.0.0.11/16', '10.0.0.12/16'],
+    b: ['10.0.0.1/16'],
+  });
+  await lab.veth(gwA!, 'eth1', gwB!, 'eth1', { a: ['192.0.2.1/24'], b: ['192.0.2.2/24'] });
+  await lab.veth(server!, 'eth0', gwB!, 'eth0', { a: ['10.0.0.20/16', '100.0.0.10/32'], b: ['10.0.0.1/16'] });
+  await client!.must('ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
+  await server!.must('ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
+  await gwA!.must('ip', ['route', 'add', routeAtoB, 'via', '192.0.2.2']);
+  await gwB!.must('ip', ['route', 'add', routeBtoA, 'via', '192.0.2.1']);
+  await gwB!.must('ip', ['route', 'add', '100.0.0.10/32', 'via', '10.0.0.20']);
+  for (const gw of [gwA!, gwB!]) await gw.must('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  return { client: client!, gwA: gwA!, gwB: gwB!, server: server! };
+}
+
+async function connect(t: Topology, host: string, from: string): Promise<string> {
+  const r = await t.client.run(process.execPath, ['-e', client(host, from)], { timeoutMs: 10_000 });
+  expect(r.code, `${from} -> ${host}: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+}
+
+describeKernel(
+  'Globalnet NAT translates real traffic between overlapping clusters',
+  ['netns', 'veth', 'nft', 'ping'],
+  () => {
+    const lab = new Lab('gnxlate');
+    let t: Topology;
+    const A = createGlobalnet({ globalCidr: '242.0.0.0/16' });
+    const B = createGlobalnet({ globalCidr: '242.1.0.0/16' });
+    const clusterBlock = A.allocateEgress({ kind: 'cluster' });
+    const nsBlock = A.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 2);
+    const dbBlock = A.allocateEgress({
+      kind: 'pods',
+      namespace: 'shop',
+      name: 'db',
+      selector: { matchLabels: { app: 'db' } },
+    });
+    const svcIp = B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' });
+    const podIp = B.allocateIngress({ kind: 'pod', namespace: 'web', name: 'server-0' });
+    const hcIp = B.allocateHealthCheck('gw-b');
+
+    beforeAll(async () => {
+      t = await topology(lab, '242.1.0.0/16', '242.0.0.0/16');
+      const planA = planGlobalnetNat({
+        globalCidr: A.globalCidr,
+        localCidrs: ['10.0.0.0/16'],
+        remoteGlobalCidrs: [B.globalCidr],
+        egress: A.egress(),
+        ingress: [],
+        pods: [
+          { namespace: 'other', name: 'a', ips: ['10.0.0.10'] },
+          { namespace: 'shop', name: 'b', ips: ['10.0.0.11'] },
+          { namespace: 'shop', name: 'c', labels: { app: 'db' }, ips: ['10.0.0.12'] },
+        ],
+      });
+      const planB = planGlobalnetNat({
+        globalCidr: B.globalCidr,
+        localCidrs: ['10.0.0.0/16', '100.0.0.0/16'],
+        remoteGlobalCidrs: [A.globalCidr],
+        egress: [],
+        ingress: B.ingress().map((i) => (i.target.kind === 'service' ? { ...i, ip: '100.0.0.10' } : i)),
+        healthChecks: B.healthChecks().map((h) => ({ ...h, cniIp: '10.0.0.1' })),
+        pods: [{ namespace: 'web', name: 'server-0', ips: ['10.0.0.20'] }],
+      });
+      await t.gwA.must('nft', ['-f', '-'], { input: renderNft(planA) });
+      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(planB) });
+      const server = await t.server.start(process.execPath, ['-e', SERVER]);
+      await waitFor(() => server.output().includes('listening'));
+    }, 60_000);
+    afterAll(() => lab.cleanup());
+
+    it('the server sees the egress global IP of the most specific scope as source', async () => {
+      const inBlock = (ip: string, block: string[]) => block.includes(ip);
+      const cluster = await connect(t, svcIp, '10.0.0.10');
+      expect(inBlock(cluster, clusterBlock), `${cluster} not in ${clusterBlock}`).toBe(true);
+      const ns = await connect(t, svcIp, '10.0.0.11');
+      expect(inBlock(ns, nsBlock), `${ns} not in ${nsBlock}`).toBe(true);
+      expect(await connect(t, svcIp, '10.0.0.12')).toBe(dbBlock[0]);
+    });
+
+    it('the client reaches the server through its ingress global IPs (service and headless pod)', async () => {
+      expect(await connect(t, podIp, '10.0.0.10')).toMatch(/^242\.0\.0\.[1-8]$/);
+    });
+
+    it("health-check pings to the gateway's global IP reach the gateway", async () => {
+      const r = await t.client.run('ping', ['-c', '1', '-W', '2', '-I', '10.0.0.10', hcIp]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    });
+
+    it('without the rules nothing gets through (the test can fail)', async () => {
+      await t.gwA.must('nft', ['delete', 'table', 'ip', 'isthmus-globalnet']);
+      const r = await t.client.run(process.execPath, ['-e', client(svcIp, '10.0.0.10', 1500)], {
+        timeoutMs: 10_000,
+      });
+      expect(r.code).not.toBe(0);
+    });
+  },
+);
+
+describeKernel('remap NAT translates prefix to prefix, keeping host bits', ['netns', 'veth', 'nft'], () => {
+  const lab = new Lab('gnremap');
+  let t: Topology;
+  const local = ['10.0.0.0/16'];
+  const planA = planRemap(local, [{ cluster: 'b', prefixes: local }], { remapRange: '10.128.0.0/9' });
+  const planB = planRemap(local, [{ cluster: 'a', prefixes: local }], { remapRange: '172.0.0.0/11' });
+
+  beforeAll(async () => {
+    t = await topology(lab, planA.peers[0]!.mappings[0]!.seenAs, planB.peers[0]!.mappings[0]!.seenAs);
+    const natA = planRemapNat({ remap: planA, seenBy: { b: planB.peers[0]!.mappings } });
+    const natB = planRemapNat({ remap: planB, seenBy: { a: planA.peers[0]!.mappings } });
+    await t.gwA.must('nft', ['-f', '-'], { input: renderNft(natA) });
+    await t.gwB.must('nft', ['-f', '-'], { input: renderNft(natB) });
+    const server = await t.server.start(process.execPath, ['-e', SERVER]);
+    await waitFor(() => server.output().includes('listening'));
+  }, 60_000);
+  afterAll(() => lab.cleanup());
+
+  describe('a client in A reaches the server in B at the address A sees for it', () => {
+    it('and the server sees the client at the address B sees for it', async () => {
+      const target = remapAddress(planA, 'b', '10.0.0.20')!;
+      expect(target).toBe('10.128.0.20');
+      for (const from of ['10.0.0.10', '10.0.0.12']) {
+        expect(await connect(t, target, from)).toBe(remapAddress(planB, 'a', from));
+      }
+    });
+  });
+});
