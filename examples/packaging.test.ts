@@ -71,3 +71,79 @@ export const out = [ip, bits, IpamError.isInstance(new Error('x'))];
     }
   });
 });
+
+// The planner packages: each dist works from CommonJS and ESM (their @isthmus/ipam dependency resolved
+// through the workspace link, as npm would), and a strict consumer type-checks against its .d.ts.
+const planners = [
+  {
+    name: 'globalnet-ipam',
+    cjs: `m.allocateClusterCidr({}, 'east').cidr`,
+    esmError: `m.createGlobalnet({ globalCidr: '242.0.0.0/16' }).allocateEgress({ kind: 'cluster' }, 21)`,
+    errorClass: 'GlobalnetError',
+    expected: '242.0.0.0/16',
+    consumer: `import { allocateClusterCidr, GlobalnetError, type ClusterAllotments } from 'DIST';
+const a: ClusterAllotments = allocateClusterCidr({}, 'east').allotments;
+export const out = [a, GlobalnetError.isInstance(new Error('x'))];
+`,
+  },
+  {
+    name: 'route-planner',
+    cjs: `m.podMAC('0a:1b', require(${JSON.stringify(`${dist}index.cjs`)}).parseAddr('172.100.0.210'))`,
+    esmError: `m.planNodeRoutes(m.createTopologyState({ clusters: [], nodes: [] }), 'nowhere')`,
+    errorClass: 'RoutePlannerError',
+    expected: '0a:1b:ac:64:00:d2',
+    consumer: `import { createTopologyState, planNodeRoutes, type Plan, RoutePlannerError } from 'DIST';
+const s = createTopologyState({ clusters: [], nodes: [] });
+export const f: (n: string) => Plan = (n) => planNodeRoutes(s, n).plan;
+export const ok: boolean = RoutePlannerError.isInstance(new Error('x'));
+`,
+  },
+] as const;
+
+for (const p of planners) {
+  const pdist = fileURLToPath(new URL(`../packages/${p.name}/dist/`, import.meta.url));
+  const pbuilt = existsSync(`${pdist}index.js`) && existsSync(`${pdist}index.cjs`);
+  describe.skipIf(!pbuilt)(`the built @isthmus/${p.name} package (needs pnpm build)`, () => {
+    it('works from CommonJS require and ESM import; errors carry the cross-copy marker', () => {
+      const out = node([
+        '-e',
+        `const m = require(${JSON.stringify(`${pdist}index.cjs`)}); console.log(String(${p.cjs}))`,
+      ]);
+      expect(out).toBe(p.expected);
+      const code = `import * as m from ${JSON.stringify(`${pdist}index.js`)};
+        const cjs = (await import('node:module')).createRequire(import.meta.url)(${JSON.stringify(`${pdist}index.cjs`)});
+        try { ${p.esmError}; console.log('no error'); } catch (e) { console.log(typeof e.code, cjs.${p.errorClass}.isInstance(e)); }`;
+      expect(node(['--input-type=module', '-e', code])).toBe('string true');
+    });
+
+    it('type-checks a strict consumer against dist/index.d.ts, library checks on', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'isthmus-types-'));
+      try {
+        writeFileSync(join(dir, 'consumer.ts'), p.consumer.replace('DIST', `${pdist}index.js`));
+        const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+        const r = spawnSync(
+          process.execPath,
+          [
+            tsc,
+            '--noEmit',
+            '--strict',
+            '--skipLibCheck',
+            'false',
+            '--module',
+            'nodenext',
+            '--moduleResolution',
+            'nodenext',
+            '--target',
+            'es2022',
+            join(dir, 'consumer.ts'),
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(r.stdout + r.stderr).toBe('');
+        expect(r.status).toBe(0);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
