@@ -48,6 +48,11 @@ describe('allocateClusterCidr', () => {
     expect(allocateClusterCidr(rec, 'd', { range: 'fd42:0:1::/48', size: 2n ** 72n }).cidr).toBe(
       'fd42:0:1:100::/56',
     );
+    // A whole number above 2^53 is still a size (a JS number holds powers of two exactly).
+    expect(allocateClusterCidr({}, 'e', { range: 'fd42:0:1::/48', size: 2 ** 64 }).cidr).toBe(
+      'fd42:0:1::/64',
+    );
+    thrown(() => allocateClusterCidr({}, 'e', { range: 'fd42:0:1::/48', size: 2 ** 80 }), 'BLOCK_TOO_LARGE');
   });
 
   it('honours an explicit cidr and names the cluster holding an overlapping one', () => {
@@ -72,6 +77,14 @@ describe('allocateClusterCidr', () => {
     thrown(() => allocateClusterCidr(rec, '', {}), 'INVALID_ARGUMENT');
     thrown(() => allocateClusterCidr({ bad: ['nope'] }, 'x'), 'INVALID_ALLOTMENTS');
     thrown(() => allocateClusterCidr({ bad: 'x' } as never, 'x'), 'INVALID_ALLOTMENTS');
+    thrown(() => allocateClusterCidr(rec, 'x', null as never), 'INVALID_ARGUMENT');
+    const corrupt = frozen({ a: ['242.0.0.0/16'], b: ['242.0.0.0/17'] });
+    const e = thrown(() => allocateClusterCidr(corrupt, 'c'), 'INVALID_ALLOTMENTS');
+    expect(e.message).toContain('242.0.0.0/17');
+    thrown(() => allocateClusterCidr(corrupt, 'c', { cidr: '242.9.0.0/16' }), 'INVALID_ALLOTMENTS');
+    // Overlaps outside the range asked for are another range's business.
+    expect(allocateClusterCidr(corrupt, 'c', { range: '243.0.0.0/8' }).cidr).toBe('243.0.0.0/16');
+    thrown(() => releaseClusterCidr(rec, 'x', null as never), 'INVALID_ARGUMENT');
     expect(rec).toEqual({ east: ['242.0.0.0/16'] });
   });
 

@@ -63,6 +63,15 @@ function checkClusterId(clusterId: unknown): asserts clusterId is string {
   }
 }
 
+function checkOptions(opts: unknown): void {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new GlobalnetError('INVALID_ARGUMENT', `options must be an object, got ${show(opts)}`, {
+      field: 'opts',
+      value: opts,
+    });
+  }
+}
+
 function parseAllotments(allotments: ClusterAllotments): Parsed[] {
   if (typeof allotments !== 'object' || allotments === null || Array.isArray(allotments)) {
     throw new GlobalnetError(
@@ -93,6 +102,25 @@ function parseAllotments(allotments: ClusterAllotments): Parsed[] {
     });
 }
 
+/** A record whose CIDRs in the range already overlap is corrupt: allotting from it would spread the damage. */
+function checkDisjoint(parsed: readonly Parsed[], range: Prefix): void {
+  const spans = parsed
+    .flatMap(({ cluster, prefixes }) =>
+      prefixes.filter((p) => p.overlaps(range)).map((p) => ({ cluster, p, span: spanOf(p) })),
+    )
+    .sort((a, b) => (a.span[0] < b.span[0] ? -1 : a.span[0] > b.span[0] ? 1 : 0));
+  for (let i = 1; i < spans.length; i++) {
+    const [x, y] = [spans[i - 1]!, spans[i]!];
+    if (y.span[0] <= x.span[1]) {
+      throw new GlobalnetError(
+        'INVALID_ALLOTMENTS',
+        `allotments overlap: ${x.p} (cluster ${show(x.cluster)}) and ${y.p} (cluster ${show(y.cluster)})`,
+        { clusters: [x.cluster, y.cluster], value: [x.p.toString(), y.p.toString()] },
+      );
+    }
+  }
+}
+
 function toRecord(parsed: readonly Parsed[]): ClusterAllotments {
   const out: Record<string, string[]> = {};
   for (const { cluster, prefixes } of [...parsed].sort((a, b) => (a.cluster < b.cluster ? -1 : 1))) {
@@ -107,7 +135,7 @@ function bitsForSize(range: Prefix, size: number | bigint | undefined): number {
   const width = widthOf(range.family);
   if (size === undefined)
     return range.family === 4 ? width - Math.log2(DEFAULT_CLUSTER_SIZE) : DEFAULT_CLUSTER_BITS_V6;
-  const n = typeof size === 'number' && Number.isSafeInteger(size) ? BigInt(size) : size;
+  const n = typeof size === 'number' && Number.isInteger(size) ? BigInt(size) : size;
   if (typeof n !== 'bigint' || n < 1n) {
     throw new GlobalnetError(
       'INVALID_ARGUMENT',
@@ -142,6 +170,7 @@ export function allocateClusterCidr(
   opts: AllocateClusterCidrOptions = {},
 ): ClusterCidrResult {
   checkClusterId(clusterId);
+  checkOptions(opts);
   const range = cidrOf(opts.range ?? DEFAULT_GLOBAL_RANGE, 'range');
   const parsed = parseAllotments(allotments);
   let wanted: Prefix | undefined;
@@ -168,6 +197,7 @@ export function allocateClusterCidr(
   } else {
     bits = bitsForSize(range, opts.size);
   }
+  checkDisjoint(parsed, range);
   const mine = parsed.find((p) => p.cluster === clusterId);
   const held = mine?.prefixes.find((p) => p.overlaps(range));
   if (held !== undefined) {
@@ -229,6 +259,7 @@ export function releaseClusterCidr(
   opts: ReleaseClusterCidrOptions = {},
 ): ReleaseClusterCidrResult {
   checkClusterId(clusterId);
+  checkOptions(opts);
   const range = cidrOf(opts.range ?? DEFAULT_GLOBAL_RANGE, 'range');
   const parsed = parseAllotments(allotments);
   const released: string[] = [];

@@ -75,6 +75,11 @@ describe('createGlobalnet', () => {
       'INVALID_ADDRESS',
     );
     thrown(() => gn.allocateIngress({ kind: 'nope' } as never), 'INVALID_ARGUMENT');
+    // An IPv4 global IP cannot translate an IPv6 endpoint (the NAT plan would reject it later).
+    thrown(
+      () => gn.allocateIngress({ kind: 'endpoint', namespace: 'a', service: 'c', address: 'fd00::1' }),
+      'FAMILY_MISMATCH',
+    );
     expect(JSON.stringify(gn.snapshot())).toBe(before);
     for (let i = 0; i < 10; i++) gn.allocateIngress({ kind: 'service', namespace: 'n', name: `s${i}` });
     thrown(
@@ -145,6 +150,39 @@ describe('restoreGlobalnet', () => {
       'wrong-size:egress/cluster',
       'wrong-size:svc/a/d',
     ]);
+  });
+
+  it('reports a selector recorded twice for one scope instead of keeping the last', () => {
+    const snap: GlobalnetSnapshot = {
+      version: 1,
+      globalCidr: '242.0.0.0/24',
+      allocations: [['egress/pods/a/x', '242.0.0.1']],
+      selectors: [
+        ['egress/pods/a/x', { matchLabels: { app: 'x' } }],
+        ['egress/pods/a/x', { matchLabels: { app: 'y' } }],
+      ],
+    };
+    const e = thrown(() => restoreGlobalnet({ globalCidr: '242.0.0.0/24' }, snap), 'SNAPSHOT_CONFLICT');
+    expect(e.details.conflicts).toEqual([
+      expect.objectContaining({ reason: 'duplicate-owner', owner: 'egress/pods/a/x' }),
+    ]);
+  });
+
+  it('reports an endpoint owner whose address the original could not have made', () => {
+    const snap: GlobalnetSnapshot = {
+      version: 1,
+      globalCidr: '242.0.0.0/24',
+      allocations: [
+        ['ep/a/s/fd00::1', '242.0.0.1'],
+        ['ep/a/s/10.0.0.01', '242.0.0.2'],
+        ['ep/a/s/10.0.0.1', '242.0.0.3'],
+      ],
+      selectors: [],
+    };
+    const e = thrown(() => restoreGlobalnet({ globalCidr: '242.0.0.0/24' }, snap), 'SNAPSHOT_CONFLICT');
+    expect(
+      (e.details.conflicts as Array<{ reason: string; owner: string }>).map((c) => `${c.reason}:${c.owner}`),
+    ).toEqual(['invalid-entry:ep/a/s/fd00::1', 'invalid-entry:ep/a/s/10.0.0.01']);
   });
 
   it('a restored allocator continues exactly like the original', () => {

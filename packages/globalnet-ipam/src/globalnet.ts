@@ -7,10 +7,11 @@ import {
   type Pool,
   type PoolSpec,
   restorePool,
+  tryParseAddr,
   updatePool,
   validateSelector,
 } from '@isthmus/ipam';
-import { addrOf, cidrOf } from './cidr';
+import { addrOf, checkFamily, cidrOf } from './cidr';
 import { GlobalnetError, show } from './errors';
 import {
   type EgressScope,
@@ -202,6 +203,14 @@ class GlobalnetImpl implements Globalnet {
 
   allocateIngress(target: IngressTarget): string {
     const owner = ingressOwner(target);
+    if (target.kind === 'endpoint') {
+      checkFamily(
+        addrOf(target.address, 'endpoint address'),
+        this.family,
+        'endpoint address',
+        `globalCidr ${this.globalCidr}`,
+      );
+    }
     try {
       return this.pool.allocate(owner).toString();
     } catch (e) {
@@ -376,7 +385,7 @@ function countOf(text: string): number | undefined {
   }
 }
 
-function checkEntries(snapshot: GlobalnetSnapshot): GlobalnetConflict[] {
+function checkEntries(snapshot: GlobalnetSnapshot, family: Family): GlobalnetConflict[] {
   const conflicts: GlobalnetConflict[] = [];
   const selectorOwners = new Map<string, unknown>();
   for (const entry of snapshot.selectors ?? []) {
@@ -385,6 +394,14 @@ function checkEntries(snapshot: GlobalnetSnapshot): GlobalnetConflict[] {
       conflicts.push({
         reason: 'invalid-entry',
         message: `selector entry ${show(entry)} is not [owner, selector]`,
+      });
+      continue;
+    }
+    if (selectorOwners.has(owner)) {
+      conflicts.push({
+        reason: 'duplicate-owner',
+        owner,
+        message: `selector of ${show(owner)} is recorded more than once`,
       });
       continue;
     }
@@ -402,6 +419,17 @@ function checkEntries(snapshot: GlobalnetSnapshot): GlobalnetConflict[] {
         message: `owner ${show(owner)} is not a globalnet owner key`,
       });
       continue;
+    }
+    if (o.role === 'ingress' && o.target.kind === 'endpoint') {
+      // allocateIngress only makes keys with a canonical address of the global CIDR's family.
+      const a = tryParseAddr(o.target.address);
+      if (a === undefined || a.family !== family || a.toString() !== o.target.address) {
+        conflicts.push({
+          reason: 'invalid-entry',
+          owner,
+          message: `owner ${show(owner)} does not name a canonical IPv${family} endpoint address`,
+        });
+      }
     }
     const n = countOf(text);
     if (n === undefined) continue;
@@ -473,7 +501,7 @@ export function restoreGlobalnet(spec: GlobalnetSpec, snapshot: GlobalnetSnapsho
       },
     );
   }
-  const conflicts = checkEntries(s);
+  const conflicts = checkEntries(s, cidrOf(poolSpec.subnet, 'globalCidr').family);
   let pool: Pool | undefined;
   try {
     pool = restorePool(poolSpec, {

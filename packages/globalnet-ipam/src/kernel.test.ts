@@ -136,7 +136,7 @@ describeKernel(
         };
         const first = await apply();
         expect(await apply()).toBe(first);
-        expect(first).toContain('-A PREROUTING -j SUBMARINER-GN-INGRESS');
+        expect(first).toMatch(/^\*nat\n(:.*\n)*-A PREROUTING -j SUBMARINER-GN-INGRESS\n/);
         expect(first).toContain('-A POSTROUTING -j SUBMARINER-POSTROUTING');
         expect(first.split('\n').filter((l) => l.startsWith('-A SUBMARINER-GN-EGRESS')).length).toBe(6);
       }

@@ -109,8 +109,8 @@ describe('planGlobalnetNat', () => {
       `create ${set} hash:ip family inet maxelem 65536 -exist\nflush ${set}\nadd ${set} 10.0.1.6\n`,
     );
     expect(r.hooks).toEqual([
-      ['-A', 'PREROUTING', '-j', 'SUBMARINER-GN-INGRESS'],
-      ['-A', 'POSTROUTING', '-j', 'SUBMARINER-POSTROUTING'],
+      ['-I', 'PREROUTING', '-j', 'SUBMARINER-GN-INGRESS'],
+      ['-I', 'POSTROUTING', '-j', 'SUBMARINER-POSTROUTING'],
     ]);
   });
 
@@ -121,8 +121,8 @@ describe('planGlobalnetNat', () => {
         'table ip isthmus-globalnet\ndelete table ip isthmus-globalnet\ntable ip isthmus-globalnet {\n',
       ),
     ).toBe(true);
-    expect(text).toContain('type nat hook prerouting priority dstnat; policy accept;');
-    expect(text).toContain('type nat hook postrouting priority srcnat; policy accept;');
+    expect(text).toContain('type nat hook prerouting priority dstnat - 1; policy accept;');
+    expect(text).toContain('type nat hook postrouting priority srcnat - 1; policy accept;');
     expect(text).toContain('ip daddr 242.0.0.15 ip protocol icmp dnat to 10.0.0.1');
     expect(text).toContain('242.0.0.12 : 100.0.0.10');
     expect(text).toContain('ip saddr 10.0.0.0/16 snat to 242.0.0.1-242.0.0.8');
@@ -187,6 +187,50 @@ describe('planGlobalnetNat', () => {
       { ...base.ingress[0]!, target: { kind: 'service' as const, namespace: 'q', name: 'q' } },
     ];
     thrown(() => planGlobalnetNat({ ...base, ingress: twice }), 'INVALID_NAT_INPUT');
+  });
+
+  it('rejects an owner listed twice or not matching its target, instead of planning both or the last', () => {
+    const base = input();
+    const cluster = base.egress.find((e) => e.scope.kind === 'cluster')!;
+    const podScope = base.egress.find((e) => e.scope.kind === 'pods')!;
+    for (const extra of [
+      { ...cluster, globalIps: ['242.0.0.200'] },
+      { ...podScope, globalIps: ['242.0.0.200'] },
+    ]) {
+      const e = thrown(
+        () => planGlobalnetNat({ ...base, egress: [...base.egress, extra] }),
+        'INVALID_NAT_INPUT',
+      );
+      expect(e.message).toContain(extra.owner);
+    }
+    const svc = base.ingress.find((i) => i.target.kind === 'service')!;
+    thrown(
+      () => planGlobalnetNat({ ...base, ingress: [...base.ingress, { ...svc, globalIp: '242.0.0.200' }] }),
+      'INVALID_NAT_INPUT',
+    );
+    thrown(
+      () => planGlobalnetNat({ ...base, ingress: [{ ...svc, owner: 'svc/other/name' }] }),
+      'INVALID_NAT_INPUT',
+    );
+    const hc = base.healthChecks![0]!;
+    thrown(
+      () => planGlobalnetNat({ ...base, healthChecks: [hc, { ...hc, globalIp: '242.0.0.200' }] }),
+      'INVALID_NAT_INPUT',
+    );
+    thrown(
+      () => planGlobalnetNat({ ...base, healthChecks: [{ ...hc, owner: 'hc/other' }] }),
+      'INVALID_NAT_INPUT',
+    );
+  });
+
+  it('rejects a remote global CIDR that overlaps a local CIDR (local traffic would be translated)', () => {
+    const base = input();
+    const e = thrown(
+      () => planGlobalnetNat({ ...base, remoteGlobalCidrs: ['10.0.0.0/8'] }),
+      'INVALID_NAT_INPUT',
+    );
+    expect(e.message).toContain('10.0.0.0/8');
+    thrown(() => planGlobalnetNat({ ...base, localCidrs: ['242.0.0.0/8'] }), 'INVALID_NAT_INPUT');
   });
 });
 

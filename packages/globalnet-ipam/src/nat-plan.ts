@@ -5,7 +5,7 @@ import { addrOf, checkFamily, cidrOf } from './cidr';
 import { GlobalnetError, show } from './errors';
 import type { EgressAllocation, HealthCheckAllocation, IngressAllocation } from './globalnet';
 import { objectName } from './naming';
-import { egressOwner, ingressOwner } from './owners';
+import { egressOwner, healthCheckOwner, ingressOwner } from './owners';
 
 /** Submariner Globalnet's mark for traffic bound to a remote cluster's global CIDR (value/mask). */
 export const GLOBALNET_MARK = '0xC0000/0xC0000';
@@ -187,7 +187,40 @@ export function planGlobalnetNat(input: GlobalnetNatInput): GlobalnetNatPlan {
         value: r.toString(),
       });
     }
+    // Traffic inside the cluster would be marked and translated.
+    const local = localCidrs.find((l) => l.overlaps(r));
+    if (local !== undefined) {
+      throw bad(`remote global CIDR ${r} overlaps local CIDR ${local}`, {
+        field: 'remoteGlobalCidrs',
+        value: r.toString(),
+        local: local.toString(),
+      });
+    }
   }
+  const hidden = localCidrs.find((l) => l.overlaps(global));
+  if (hidden !== undefined) {
+    throw bad(`local CIDR ${hidden} overlaps globalCidr ${global}`, {
+      field: 'localCidrs',
+      value: hidden.toString(),
+    });
+  }
+  // One entry per owner: a second one would be planned beside the first or silently replace it.
+  const listed = new Set<string>();
+  const once = (owner: string) => {
+    if (listed.has(owner)) throw bad(`${show(owner)} is listed twice`, { owner });
+    listed.add(owner);
+  };
+  const sameOwner = (given: unknown, owner: string, what: string) => {
+    if (given !== undefined && given !== owner) {
+      throw bad(
+        `${what} owner ${show(given)} does not match its ${what === 'egress' ? 'scope' : 'target'} (${owner})`,
+        {
+          owner: given,
+          expected: owner,
+        },
+      );
+    }
+  };
   const usedGlobal = new Map<string, string>();
   const claim = (ip: Addr, owner: string) => {
     if (!global.contains(ip)) {
@@ -241,6 +274,8 @@ export function planGlobalnetNat(input: GlobalnetNatInput): GlobalnetNatPlan {
   const headlessEndpoints: Array<EgressAddrSnat & { a: Addr }> = [];
   for (const b of list(input.ingress, 'ingress')) {
     const owner = ingressOwner(b?.target);
+    sameOwner(b.owner, owner, 'ingress');
+    once(owner);
     const g = addrOf(b.globalIp, `ingress ${owner} globalIp`);
     checkFamily(g, family, `ingress ${owner} globalIp`, against);
     claim(g, owner);
@@ -283,12 +318,15 @@ export function planGlobalnetNat(input: GlobalnetNatInput): GlobalnetNatPlan {
 
   const health: Array<HealthCheckDnat & { a: Addr }> = [];
   for (const h of list(input.healthChecks, 'healthChecks')) {
-    const g = addrOf(h?.globalIp, `health check ${h?.owner} globalIp`);
-    checkFamily(g, family, `health check ${h.owner} globalIp`, against);
-    claim(g, h.owner);
-    const to = addrOf(h.cniIp, `health check ${h.owner} cniIp`);
-    checkFamily(to, family, `health check ${h.owner} cniIp`, against);
-    health.push({ a: g, globalIp: g.toString(), to: to.toString(), owner: h.owner });
+    const owner = healthCheckOwner(h?.gateway);
+    sameOwner(h.owner, owner, 'health check');
+    once(owner);
+    const g = addrOf(h.globalIp, `health check ${owner} globalIp`);
+    checkFamily(g, family, `health check ${owner} globalIp`, against);
+    claim(g, owner);
+    const to = addrOf(h.cniIp, `health check ${owner} cniIp`);
+    checkFamily(to, family, `health check ${owner} cniIp`, against);
+    health.push({ a: g, globalIp: g.toString(), to: to.toString(), owner });
   }
   health.sort(byAddr);
 
@@ -300,12 +338,8 @@ export function planGlobalnetNat(input: GlobalnetNatInput): GlobalnetNatPlan {
   let cluster: { owner: string; to: string } | undefined;
   for (const e of list(input.egress, 'egress')) {
     const owner = egressOwner(e?.scope);
-    if (e.owner !== undefined && e.owner !== owner) {
-      throw bad(`egress owner ${show(e.owner)} does not match its scope (${owner})`, {
-        owner: e.owner,
-        expected: owner,
-      });
-    }
+    sameOwner(e.owner, owner, 'egress');
+    once(owner);
     const to = blockOf({ ...e, owner }, global);
     for (const t of e.globalIps) claim(addrOf(t, 'egress global IP'), owner);
     const scope = e.scope;

@@ -106,6 +106,17 @@ describe('planRemap', () => {
     );
     thrown(() => planRemap(LOCAL, [], { remapRange: '10.128.0.1/9' }), 'INVALID_CIDR');
     thrown(() => planRemap(LOCAL, [], { remapRange: ['10.128.0.0/9', '10.64.0.0/10'] }), 'INVALID_ARGUMENT');
+    const peers = [{ cluster: 'b', prefixes: ['10.0.0.0/16'] }];
+    for (const previous of [
+      { version: 1, remapRanges: [], local: [], peers: [null] },
+      { version: 1, remapRanges: [], local: [], peers: [{ cluster: 'b' }] },
+      { version: 1, remapRanges: [], local: [], peers: [{ cluster: 'b', mappings: [null] }] },
+    ]) {
+      thrown(
+        () => planRemap(LOCAL, peers, { remapRange: '10.128.0.0/9', previous: previous as never }),
+        'INVALID_ARGUMENT',
+      );
+    }
   });
 
   it('plans the prefix-to-prefix NAT from how each peer sees us', () => {

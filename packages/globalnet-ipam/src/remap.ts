@@ -171,7 +171,10 @@ export function planRemap(
   // Keep what the previous plan decided, where it still holds.
   const previous = opts.previous;
   if (previous !== undefined) {
-    if (previous?.version !== 1 || !Array.isArray(previous.peers)) {
+    const isObject = (v: unknown) => typeof v === 'object' && v !== null;
+    const wellFormed = (v: PeerView) =>
+      isObject(v) && Array.isArray(v.mappings) && v.mappings.every(isObject);
+    if (previous?.version !== 1 || !Array.isArray(previous.peers) || !previous.peers.every(wellFormed)) {
       throw new GlobalnetError('INVALID_ARGUMENT', 'previous must be a plan returned by planRemap', {
         field: 'previous',
       });

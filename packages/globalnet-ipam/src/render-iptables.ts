@@ -28,7 +28,8 @@ export interface RenderedIptables {
   readonly ipsetRestore: string;
   /**
    * The jumps from the built-in chains, as arguments for `iptables -t nat`: check each with `-C` and
-   * append it with `-A` when missing (appending them in `restore` would add them again on every apply).
+   * insert it at the top with `-I` when missing, as Submariner does, so a CNI's masquerade cannot take the
+   * traffic first (putting them in `restore` would add them again on every apply).
    */
   readonly hooks: ReadonlyArray<readonly string[]>;
 }
@@ -91,8 +92,8 @@ export function renderIptables(plan: GlobalnetNatPlan): RenderedIptables {
     restore: lines.join('\n'),
     ipsetRestore: sets.length === 0 ? '' : `${sets.join('\n')}\n`,
     hooks: [
-      ['-A', 'PREROUTING', '-j', C.ingress],
-      ['-A', 'POSTROUTING', '-j', C.postrouting],
+      ['-I', 'PREROUTING', '-j', C.ingress],
+      ['-I', 'POSTROUTING', '-j', C.postrouting],
     ],
   };
 }

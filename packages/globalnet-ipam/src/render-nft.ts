@@ -51,8 +51,10 @@ function table(family: 'ip' | 'ip6', name: string, body: readonly string[]): str
   return `table ${family} ${name}\ndelete table ${family} ${name}\ntable ${family} ${name} {\n${body.join('\n')}}\n`;
 }
 
-const DSTNAT = 'type nat hook prerouting priority dstnat; policy accept;';
-const SRCNAT = 'type nat hook postrouting priority srcnat; policy accept;';
+// One below the standard NAT priorities: the first NAT chain to bind a connection wins, so a CNI's masquerade
+// at srcnat (whatever its load order) would otherwise take traffic before our SNAT sees it.
+const DSTNAT = 'type nat hook prerouting priority dstnat - 1; policy accept;';
+const SRCNAT = 'type nat hook postrouting priority srcnat - 1; policy accept;';
 
 function renderGlobalnet(plan: GlobalnetNatPlan, name: string): string {
   const ip = plan.family === 4 ? 'ip' : 'ip6';

@@ -6,6 +6,7 @@ import { createGlobalnet } from './globalnet';
 import { planGlobalnetNat } from './nat-plan';
 import { planRemap, remapAddress } from './remap';
 import { planRemapNat } from './remap-nat';
+import { renderIptables } from './render-iptables';
 import { renderNft } from './render-nft';
 
 const PORT = 8080;
@@ -132,6 +133,83 @@ describeKernel(
         timeoutMs: 10_000,
       });
       expect(r.code).not.toBe(0);
+    });
+  },
+);
+
+// CNIs masquerade pod traffic leaving the cluster (flannel, Calico natOutgoing) and were loaded first; the
+// Globalnet SNAT must still win, as Submariner's prepended jumps make it.
+describeKernel(
+  'Globalnet egress SNAT wins over a CNI masquerade already on the gateway',
+  ['netns', 'veth', 'nft', 'iptables', 'ipset'],
+  () => {
+    const lab = new Lab('gnmasq');
+    let t: Topology;
+    const A = createGlobalnet({ globalCidr: '242.0.0.0/16' });
+    const B = createGlobalnet({ globalCidr: '242.1.0.0/16' });
+    const block = A.allocateEgress({ kind: 'cluster' });
+    const svcIp = B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' });
+    const planA = planGlobalnetNat({
+      globalCidr: A.globalCidr,
+      localCidrs: ['10.0.0.0/16'],
+      remoteGlobalCidrs: [B.globalCidr],
+      egress: A.egress(),
+      ingress: [],
+      pods: [],
+    });
+
+    beforeAll(async () => {
+      t = await topology(lab, '242.1.0.0/16', '242.0.0.0/16');
+      const planB = planGlobalnetNat({
+        globalCidr: B.globalCidr,
+        localCidrs: ['10.0.0.0/16', '100.0.0.0/16'],
+        remoteGlobalCidrs: [A.globalCidr],
+        egress: [],
+        ingress: B.ingress().map((i) => ({ ...i, ip: '100.0.0.10' })),
+        pods: [],
+      });
+      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(planB) });
+      const server = await t.server.start(process.execPath, ['-e', SERVER]);
+      await waitFor(() => server.output().includes('listening'));
+    }, 60_000);
+    afterAll(() => lab.cleanup());
+
+    it('nft: the server sees the egress global IP, not the masqueraded gateway address', async () => {
+      const cni =
+        'table ip cni {\n\tchain post {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t\tip saddr 10.0.0.0/16 oifname "eth1" masquerade\n\t}\n}\n';
+      // Both load orders: nft runs chains of equal priority in an order we cannot rely on.
+      for (const [first, second] of [
+        [cni, renderNft(planA)],
+        [renderNft(planA), cni],
+      ] as const) {
+        await t.gwA.must('nft', ['-f', '-'], { input: first });
+        await t.gwA.must('nft', ['-f', '-'], { input: second });
+        const seen = await connect(t, svcIp, '10.0.0.10');
+        expect(block, `server saw ${seen}`).toContain(seen);
+        await t.gwA.must('nft', ['delete', 'table', 'ip', 'cni']);
+        await t.gwA.must('nft', ['delete', 'table', 'ip', 'isthmus-globalnet']);
+      }
+    });
+
+    it('iptables: the same with the rendered restore text and its hooks', async () => {
+      await t.gwA.must('iptables', [
+        '-t',
+        'nat',
+        '-A',
+        'POSTROUTING',
+        '-s',
+        '10.0.0.0/16',
+        '-o',
+        'eth1',
+        '-j',
+        'MASQUERADE',
+      ]);
+      const r = renderIptables(planA);
+      await t.gwA.must('ipset', ['-exist', 'restore'], { input: r.ipsetRestore });
+      await t.gwA.must(r.tool, ['--noflush'], { input: r.restore });
+      for (const hook of r.hooks) await t.gwA.must('iptables', ['-t', 'nat', ...hook]);
+      const seen = await connect(t, svcIp, '10.0.0.11');
+      expect(block, `server saw ${seen}`).toContain(seen);
     });
   },
 );
