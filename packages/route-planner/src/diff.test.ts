@@ -181,6 +181,35 @@ describe('render and parse', () => {
     expect(renderIpBatch(p.pod).map((s) => s.args.join(' '))).toEqual(['-batch -', '-6 -batch -']);
   });
 
+  it('a new node IP: the link route is added before the routes that replace their gateway with it', () => {
+    const pod = (nodeIP: string) =>
+      planPodRoutes({
+        nics: [{ name: 'eth0', addresses: ['10.6.0.5/24'], routes: [{ dst: 'default', via: '10.6.0.1' }] }],
+        nodeIPs: [nodeIP],
+        clusterPodCIDRs: ['10.233.64.0/18'],
+        mode: 'overlay',
+      }).pod;
+    const lines = renderIpBatch(diffPlan(pod('192.0.2.10'), pod('192.0.2.11')))[0]!.input.split('\n');
+    // The kernel rejects `via 192.0.2.11` ("Nexthop has invalid gateway") until 192.0.2.11/32 is on the link.
+    expect(lines.indexOf('route add 192.0.2.11/32 dev eth0 scope link table 254')).toBeLessThan(
+      lines.indexOf('route replace 10.233.64.0/18 via 192.0.2.11 dev eth0 table 254'),
+    );
+  });
+
+  it('deletes an IPv6 route at the default metric by naming metric 1024 (else the kernel takes the first)', () => {
+    const r6 = (metric?: number): Route => ({
+      family: 6,
+      table: 254,
+      dst: 'default',
+      dev: 'eth0',
+      ...(metric !== undefined && { metric }),
+    });
+    const d = diffPlan(canonicalPlan({ routes: [r6(), r6(100)] }), canonicalPlan({ routes: [r6(100)] }));
+    expect(renderIpBatch(d)).toEqual([
+      { tool: 'ip', args: ['-6', '-batch', '-'], input: 'route del default metric 1024 table 254\n' },
+    ]);
+  });
+
   it('renders an empty plan as no steps', () => {
     expect(renderIpBatch(emptyPlan())).toEqual([]);
   });

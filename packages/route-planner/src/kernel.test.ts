@@ -86,6 +86,26 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
     });
   });
 
+  describe('a pod whose node IP changes', () => {
+    it('converges in one pass: the new node IP link route goes in before the routes via it', async () => {
+      const pod = await lab.netns('pod2');
+      const node = await lab.netns('node2');
+      await lab.veth(pod, 'eth0', node, 'pe0', { a: ['192.0.2.20/24'], b: ['192.0.2.1/24'] });
+      const plan = (nodeIP: string) =>
+        planPodRoutes({
+          nics: [
+            { name: 'eth0', addresses: ['192.0.2.20/24'], routes: [{ dst: 'default', via: '192.0.2.1' }] },
+          ],
+          nodeIPs: [nodeIP],
+          clusterPodCIDRs: ['10.233.64.0/18'],
+          mode: 'overlay',
+        }).pod;
+      await pod.ipBatch('route add default via 192.0.2.1 dev eth0\n');
+      expect(await converge(pod, plan('198.18.0.1'))).toEqual(plan('198.18.0.1'));
+      expect(await converge(pod, plan('198.18.0.2'))).toEqual(plan('198.18.0.2'));
+    });
+  });
+
   describe('node plans', () => {
     it('P2P: two node namespaces apply their plans, read them back, and ping across the VXLAN', async () => {
       const a = await lab.netns('p2pa');

@@ -228,5 +228,8 @@ describe('planNodeRoutes examples', () => {
     expect(thrown(() => planNodeRoutes({ ...base, options: { vtepMACPrefix: '01:00' } }, 'a-1')).code).toBe(
       'INVALID_MAC',
     );
+    // One node may hold both devices: the kernel refuses a second VXLAN device with the same VNI and port.
+    const same = { gatewayVxlan: { vni: 4097, port: 4789 } };
+    expect(thrown(() => planNodeRoutes({ ...base, options: same }, 'a-1')).code).toBe('INVALID_ARGUMENT');
   });
 });

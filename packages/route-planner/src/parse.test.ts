@@ -173,6 +173,31 @@ describe('parseIpJson', () => {
     expect(scoped.neighbours).toEqual([]);
   });
 
+  it('leaves out rules with selectors a plan cannot express (not, iif, suppress_prefixlength)', () => {
+    // Captured from `ip -json rule show` (iproute2 6.1) in a namespace with these rules.
+    const node = [
+      { priority: 0, src: 'all', table: 'local' },
+      { priority: 900, not: null, src: '10.0.0.0', srclen: 8, table: '300' },
+      { priority: 1000, src: 'all', iif: 'lo', table: '100' },
+      { priority: 1000, src: 'all', table: '500' },
+      { priority: 32764, src: 'all', table: 'main', suppress_prefixlen: 0 },
+      { priority: 32766, src: 'all', table: 'main' },
+      { priority: 32767, src: 'all', table: 'default' },
+    ];
+    expect(parseIpJson({ rules: node }).rules).toEqual([{ family: 4, priority: 1000, table: 500 }]);
+  });
+
+  it('scopeToPlan keeps only rules that look up a table the plan uses (other software owns the rest)', () => {
+    const observed = parseIpJson({ rules });
+    const desired = canonicalPlan({
+      rules: [{ family: 4, priority: 1000, from: '10.1.0.5/32', table: 101 }],
+      routes: [{ family: 4, table: 101, dst: 'default', via: '10.1.0.1', dev: 'net1' }],
+    });
+    expect(scopeToPlan(observed, desired).rules).toEqual([
+      { family: 4, priority: 1000, from: '10.1.0.5/32', table: 101 },
+    ]);
+  });
+
   it('parses the mangle rules it renders, in chain order', () => {
     const text =
       '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -i veth0 -m conntrack --ctstate NEW -j MARK --set-xmark 0x1/0xffffffff\n-A PREROUTING -i veth0 -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff\n-A OUTPUT -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff\nCOMMIT\n';

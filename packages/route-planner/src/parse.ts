@@ -125,8 +125,22 @@ function selector(addr: unknown, len: unknown, family: Family): string | undefin
 
 const DEFAULT_RULES = new Set(['0|255', '32766|254', '32767|253']);
 
+/** Keys of a lookup rule a Rule can express; any other (not, iif, oif, suppress_prefixlen, ...) changes its meaning. */
+const RULE_KEYS = new Set([
+  'priority',
+  'src',
+  'srclen',
+  'dst',
+  'dstlen',
+  'fwmark',
+  'fwmask',
+  'table',
+  'protocol',
+]);
+
 function parseRule(o: Obj, family: Family): Rule | undefined {
   if (o.table === undefined) return undefined; // goto, nop, blackhole ...: not lookups
+  if (Object.keys(o).some((k) => !RULE_KEYS.has(k))) return undefined; // not represented, so never ours
   const table = tableNumber(o.table, 'rule');
   const priority = typeof o.priority === 'number' ? o.priority : 0;
   const plain =
@@ -293,7 +307,8 @@ export function parseIpJson(input: IpJsonInput): Plan {
 /**
  * The part of an observed plan that `desired` manages: its devices (existing links reduced to what the plan
  * sets); addresses, neighbours and FDB entries on the devices it creates, or on existing links where the plan
- * names some of that kind; routes in the tables it uses; all rules and mangle rules. Diff this against `desired` to leave everything else alone.
+ * names some of that kind; routes in the tables it uses; rules that look up those tables (or the tables of
+ * its rules); all mangle rules. Diff this against `desired` to leave everything else alone.
  */
 export function scopeToPlan(observed: Plan, desired: Plan): Plan {
   const devs = new Map(desired.devices.map((d) => [d.name, d]));
@@ -304,6 +319,8 @@ export function scopeToPlan(observed: Plan, desired: Plan): Plan {
   const neighDevs = on(desired.neighbours.map((n) => n.dev));
   const fdbDevs = on(desired.fdb.map((f) => f.dev));
   const tables = new Set(desired.routes.map((r) => r.table));
+  // Rules that look up other tables belong to other software on the node: never ours to delete.
+  const ruleTables = new Set([...tables, ...desired.rules.map((r) => r.table)]);
   const devices = observed.devices.flatMap((d): Device[] => {
     const want = devs.get(d.name);
     if (!want) return [];
@@ -324,7 +341,7 @@ export function scopeToPlan(observed: Plan, desired: Plan): Plan {
     devices,
     addresses: observed.addresses.filter((a) => addrDevs.has(a.dev)),
     routes: observed.routes.filter((r) => tables.has(r.table)),
-    rules: observed.rules,
+    rules: observed.rules.filter((r) => ruleTables.has(r.table)),
     neighbours: observed.neighbours.filter((n) => neighDevs.has(n.dev)),
     fdb: observed.fdb.filter((f) => fdbDevs.has(f.dev)),
     mangle: observed.mangle,

@@ -109,6 +109,19 @@ describe('planPodRoutes (Spiderpool coordinator semantics)', () => {
     expect(p.host).toEqual(canonicalPlan({}));
   });
 
+  it("keeps the default NIC's default in main when both NICs have a default at the same metric", () => {
+    const same = { ...base, nics: [eth0, { ...net1, routes: [{ dst: 'default', via: '172.101.0.1' }] }] };
+    const p = planPodRoutes(same);
+    expect(routes(p.pod, 254)).toContain('default via 172.100.0.1 dev eth0');
+    expect(routes(p.pod, 101)).toContain('default via 172.101.0.1 dev net1');
+    const swapped = planPodRoutes({ ...same, podDefaultRouteNIC: 'net1' });
+    expect(routes(swapped.pod, 254)).toContain('default via 172.101.0.1 dev net1');
+    expect(routes(swapped.pod, 101)).toContain('default via 172.100.0.1 dev eth0');
+    // Untuned, the kernel keeps the default added first (the second add is EEXIST): eth0's.
+    const untuned = planPodRoutes({ ...same, tunePodRoutes: false });
+    expect(routes(untuned.pod, 254)).toContain('default via 172.100.0.1 dev eth0');
+  });
+
   it('podDefaultRouteNIC naming the new NIC swaps roles; naming no NIC is UNKNOWN_NIC', () => {
     const p = planPodRoutes({ ...base, podDefaultRouteNIC: 'net1' });
     expect(routes(p.pod, 254)).toContain('default via 172.101.0.1 dev net1');
@@ -146,6 +159,15 @@ describe('planPodRoutes (Spiderpool coordinator semantics)', () => {
     expect(p.host.rules).toContainEqual({ family: 6, priority: 1000, table: 500 });
     expect(routes(p.pod, 101)).toContain('fd00:10::/64 via fd00:ff::10 dev veth0');
     expect(p.pod.mangle.filter((m) => m.family === 6)).toHaveLength(3);
+  });
+
+  it('tunePodRoutes skips all of fe80::/10 (link-local), not only fe80::/16', () => {
+    const p = planPodRoutes({
+      nics: [eth0, { name: 'net1', addresses: ['fe90::5/64', 'fd01::5/64'], routes: [{ dst: 'febf::/64' }] }],
+      nodeIPs: ['192.0.2.10'],
+    });
+    expect(p.pod.rules.map((r) => r.from)).not.toContain('fe90::5/128');
+    expect(p.pod.routes.filter((r) => r.table === 101 && /^fe[89ab]/.test(r.dst))).toEqual([]);
   });
 
   it('never plans two routes with one table and destination, and is deterministic', () => {
@@ -193,5 +215,24 @@ describe('planPodRoutes (Spiderpool coordinator semantics)', () => {
     expect(thrown(() => planPodRoutes({ ...base, clusterPodCIDRs: ['10.233.64.1/18'] })).code).toBe(
       'INVALID_PREFIX',
     );
+    // Values that would otherwise render lines ip rejects or misreads, or crash.
+    const bad = (extra: Record<string, unknown>) =>
+      thrown(() => planPodRoutes({ ...base, ...extra } as PodRouteInput));
+    const eth0With = (r: Record<string, unknown>) => ({ nics: [{ ...eth0, ...r }] });
+    for (const rulePriority of [-5, 1.5, '1000', 40000])
+      expect(bad({ rulePriority }).code).toBe('INVALID_ARGUMENT');
+    expect(bad({ podRPFilter: 7 }).code).toBe('INVALID_ARGUMENT');
+    expect(bad({ tunePodRoutes: 'no' }).code).toBe('INVALID_ARGUMENT');
+    for (const hostVethName of ['bad name', 'abcdefghijklmnop', ''])
+      expect(bad({ hostVethName }).code).toBe('INVALID_ARGUMENT');
+    expect(bad(eth0With({ mtu: 0 })).code).toBe('INVALID_ARGUMENT');
+    expect(bad(eth0With({ routes: [{ dst: 'default', via: '172.100.0.1', metric: -1 }] })).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(bad(eth0With({ routes: [{ dst: 'default', family: 5 }] })).code).toBe('INVALID_ARGUMENT');
+    expect(bad(eth0With({ routes: 'default' })).code).toBe('INVALID_ARGUMENT');
+    expect(bad(eth0With({ addresses: '172.100.0.210/24' })).code).toBe('INVALID_ARGUMENT');
+    expect(bad({ nodeIPs: '192.0.2.10' }).code).toBe('INVALID_ARGUMENT');
+    expect(bad({ policyRoutes: [{ dst: '10.0.0.0/8', via: 'fd00::1' }] }).code).toBe('INVALID_ARGUMENT');
   });
 });

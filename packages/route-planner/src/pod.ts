@@ -15,6 +15,7 @@ import {
   ruleKey,
   TABLE_MAIN,
 } from './plan';
+import { ifname, intIn } from './topology';
 
 /** A route the CNI put in the pod's main table for one NIC. */
 export interface CniRoute {
@@ -132,6 +133,23 @@ function checkTable(value: unknown, field: string): number {
   return value;
 }
 
+/** In fe80::/10, IPv6 link-local (fe80:: to febf::), as the kernel classifies it. */
+function linkLocal6(text: string): boolean {
+  return /^fe[89ab][0-9a-f]:/i.test(text);
+}
+
+/** An optional list input; anything but an array is INVALID_ARGUMENT (not a TypeError deep inside). */
+function listOf<T>(value: readonly T[] | undefined, field: string): readonly T[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new RoutePlannerError('INVALID_ARGUMENT', `${field} must be a list, got ${show(value)}`, {
+      field,
+      value,
+    });
+  }
+  return value;
+}
+
 function nicInfo(nic: PodNic, index: number): NicInfo {
   if (typeof nic?.name !== 'string' || !/^[^\s/]{1,15}$/.test(nic.name)) {
     throw new RoutePlannerError(
@@ -143,17 +161,24 @@ function nicInfo(nic: PodNic, index: number): NicInfo {
       },
     );
   }
-  const addrs = (nic.addresses ?? []).map((t, j) => {
+  const addrs = listOf(nic.addresses, `nics[${index}].addresses`).map((t, j) => {
     const a = ifaceAddrOf(t, `nics[${index}].addresses[${j}]`);
     return { addr: a.addr, subnet: a.subnet.toString(), family: a.addr.family };
   });
-  const routes = (nic.routes ?? []).map((r, j): Route => {
+  const routes = listOf(nic.routes, `nics[${index}].routes`).map((r, j): Route => {
     const field = `nics[${index}].routes[${j}]`;
     const via = r.via === undefined ? undefined : addrOf(r.via, `${field}.via`);
+    if (r.metric !== undefined) intIn(r.metric, 0, 0xffff_ffff, `${field}.metric`);
     let dst: string;
     let family: Family;
     if (r.dst === 'default') {
       family = via?.family ?? r.family ?? 4;
+      if (family !== 4 && family !== 6) {
+        throw new RoutePlannerError('INVALID_ARGUMENT', `${field}.family: ${show(family)} is not 4 or 6`, {
+          field: `${field}.family`,
+          value: family,
+        });
+      }
       dst = 'default';
     } else ({ dst, family } = dstOf(r.dst, `${field}.dst`));
     if (via !== undefined && via.family !== family) {
@@ -174,7 +199,13 @@ function nicInfo(nic: PodNic, index: number): NicInfo {
       ...(r.metric !== undefined && { metric: r.metric }),
     });
   });
-  return { name: nic.name, index, addrs, routes, mtu: nic.mtu ?? 1500 };
+  return {
+    name: nic.name,
+    index,
+    addrs,
+    routes,
+    mtu: intIn(nic.mtu ?? 1500, 68, 65535, `nics[${index}].mtu`),
+  };
 }
 
 /** Builder for one namespace's plan; routes are keyed so that a later decision replaces an earlier one. */
@@ -192,8 +223,11 @@ class NsPlan {
   rule(r: Rule): void {
     this.ruleMap.set(ruleKey(r), r);
   }
+  /** Removes `r` only: another NIC's route may hold the same key (two defaults at one metric). */
   unroute(r: Route): void {
-    this.routes.delete(routeKey(canonRoute(r)));
+    const c = canonRoute(r);
+    const k = routeKey(c);
+    if (JSON.stringify(this.routes.get(k)) === JSON.stringify(c)) this.routes.delete(k);
   }
   build(): Plan {
     return canonicalPlan({
@@ -246,26 +280,44 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
     });
   }
   const tune = input.tunePodRoutes ?? true;
+  if (typeof tune !== 'boolean') {
+    throw new RoutePlannerError('INVALID_ARGUMENT', `tunePodRoutes: ${show(tune)} is not true or false`, {
+      field: 'tunePodRoutes',
+      value: tune,
+    });
+  }
+  const rp = input.podRPFilter ?? 0;
+  if (rp !== -1 && rp !== 0 && rp !== 1 && rp !== 2) intIn(rp, -1, 2, 'podRPFilter');
   const hostTable = checkTable(input.hostRuleTable ?? 500, 'hostRuleTable');
-  const prio = input.rulePriority ?? 1000;
-  const nodeIPs = (input.nodeIPs ?? []).map((t, i) => addrOf(t, `nodeIPs[${i}]`));
+  const prio = intIn(input.rulePriority ?? 1000, 1, 32765, 'rulePriority');
+  const nodeIPs = listOf(input.nodeIPs, 'nodeIPs').map((t, i) => addrOf(t, `nodeIPs[${i}]`));
   const nodeIPOf = (f: Family) => nodeIPs.find((a) => a.family === f);
   const cidrs = [
-    ...(input.clusterPodCIDRs ?? []).map((c, i) => dstOf(c, `clusterPodCIDRs[${i}]`)),
-    ...(input.serviceCIDRs ?? []).map((c, i) => dstOf(c, `serviceCIDRs[${i}]`)),
-    ...(input.hijackCIDRs ?? []).map((c, i) => dstOf(c, `hijackCIDRs[${i}]`)),
+    ...listOf(input.clusterPodCIDRs, 'clusterPodCIDRs').map((c, i) => dstOf(c, `clusterPodCIDRs[${i}]`)),
+    ...listOf(input.serviceCIDRs, 'serviceCIDRs').map((c, i) => dstOf(c, `serviceCIDRs[${i}]`)),
+    ...listOf(input.hijackCIDRs, 'hijackCIDRs').map((c, i) => dstOf(c, `hijackCIDRs[${i}]`)),
   ];
-  const policyRoutes = (input.policyRoutes ?? []).map((r, i) => {
+  const policyRoutes = listOf(input.policyRoutes, 'policyRoutes').map((r, i) => {
     const nic = r.nic ?? current;
     if (!names.has(nic))
       throw new RoutePlannerError('UNKNOWN_NIC', `policyRoutes[${i}].nic ${show(nic)} names no NIC`, { nic });
     const d = r.dst === 'default' ? undefined : dstOf(r.dst, `policyRoutes[${i}].dst`);
     const via = r.via === undefined ? undefined : addrOf(r.via, `policyRoutes[${i}].via`);
     const family = d?.family ?? via?.family ?? 4;
+    if (via !== undefined && via.family !== family) {
+      throw new RoutePlannerError(
+        'INVALID_ARGUMENT',
+        `policyRoutes[${i}]: via ${via} is not of the family of ${show(r.dst)}`,
+        { field: `policyRoutes[${i}]` },
+      );
+    }
     return { nic, dst: d?.dst ?? 'default', family, via: via?.toString() };
   });
   const podKey = input.podKey ?? nics[0]!.addrs[0]?.addr.toString() ?? nics[0]!.name;
-  const hostVeth = input.hostVethName ?? `veth${fnv1a(podKey).toString(16).padStart(8, '0')}`;
+  const hostVeth = ifname(
+    input.hostVethName ?? `veth${fnv1a(podKey).toString(16).padStart(8, '0')}`,
+    'hostVethName',
+  );
   const hostMAC =
     input.hostVethMAC === undefined ? macFromKey(`host|${podKey}`) : macOf(input.hostVethMAC, 'hostVethMAC');
   const podVethMAC =
@@ -274,7 +326,12 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
 
   const pod = new NsPlan();
   const host = new NsPlan();
-  for (const n of nics.slice(0, last + 1)) for (const r of n.routes) pod.route(r);
+  // Two NICs' routes to one destination at one metric: the kernel keeps the first added (eth0's); with
+  // tunePodRoutes the attached default-route NIC's is the one that stays in main.
+  const attached = nics.slice(0, last + 1);
+  const mainWinner = tune && attached.some((n) => n.name === defaultNIC) ? defaultNIC : nics[0]!.name;
+  for (const n of [...attached].reverse()) if (n.name !== mainWinner) for (const r of n.routes) pod.route(r);
+  for (const r of nics.find((n) => n.name === mainWinner)!.routes) pod.route(r);
   const tables: Record<string, number> = {};
   const modes: Record<string, 'underlay' | 'overlay'> = {};
   const podFamilies = new Set(nics.slice(0, last + 1).flatMap((n) => n.addrs.map((a) => a.family)));
@@ -284,12 +341,12 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
   // Move (or copy) a NIC's routes into a policy table, with its connected subnets and source rules.
   const sourceRoute = (from: NicInfo, table: number, moveDefault: boolean) => {
     for (const r of from.routes) {
-      if (r.dst.startsWith('fe80:')) continue;
+      if (linkLocal6(r.dst)) continue;
       if (r.dst === 'default' && moveDefault) pod.unroute(r);
       pod.route({ ...r, table });
     }
     for (const a of from.addrs) {
-      if (a.addr.toString().startsWith('fe80:')) continue;
+      if (linkLocal6(a.addr.toString())) continue;
       pod.route({ family: a.family, table, dst: a.subnet, dev: from.name, scope: 'link' });
       pod.rule({ family: a.family, priority: prio, from: `${a.addr}/${a.addr.bitLength()}`, table });
     }
@@ -369,7 +426,7 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
       else sourceRoute(eth0, table, true); // the new NIC takes the default: eth0's routes move to its table
       if (m === 'overlay') {
         for (const a of eth0.addrs) {
-          if (a.addr.toString().startsWith('fe80:')) continue;
+          if (linkLocal6(a.addr.toString())) continue;
           pod.rule({
             family: a.family,
             priority: prio,
@@ -401,7 +458,6 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
       });
     }
   }
-  const rp = input.podRPFilter ?? 0;
   const sysctls: Sysctl[] =
     rp === -1
       ? []

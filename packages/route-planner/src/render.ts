@@ -83,13 +83,22 @@ function routeArgs(r: Route): string {
   return `${s} table ${r.table}`;
 }
 
-/** Routes without a gateway first: the kernel checks a gateway against the routes already there. */
-function linkFirst(routes: readonly Route[]): Route[] {
-  return [...routes.filter((x) => x.via === undefined), ...routes.filter((x) => x.via !== undefined)];
+/**
+ * Replaces and adds, routes without a gateway first (of both): the kernel checks a gateway against the
+ * routes already there, and a replaced route's new gateway may need a link route the diff adds.
+ */
+function routeLines(replace: readonly Route[], add: readonly Route[]): string[] {
+  const lines = (gw: boolean) => [
+    ...replace.filter((x) => (x.via !== undefined) === gw).map((x) => `route replace ${routeArgs(x)}`),
+    ...add.filter((x) => (x.via !== undefined) === gw).map((x) => `route add ${routeArgs(x)}`),
+  ];
+  return [...lines(false), ...lines(true)];
 }
 
 function routeDel(r: Route): string {
-  return `route del ${r.dst}${r.metric === undefined ? '' : ` metric ${r.metric}`} table ${r.table}`;
+  // IPv6 deletes the first route of any metric when none is named: name the default 1024 it stands for.
+  const metric = r.metric ?? (r.family === 6 ? 1024 : undefined);
+  return `route del ${r.dst}${metric === undefined ? '' : ` metric ${metric}`} table ${r.table}`;
 }
 
 function ruleArgs(r: Rule): string {
@@ -136,8 +145,10 @@ export function renderIpBatch(planOrDiff: Plan | PlanDiff, opts: RenderOptions =
   ];
   const addLines = (family: 4 | 6) => [
     ...a.rules.filter((x) => x.family === family).map((x) => `rule add ${ruleArgs(x)}`),
-    ...linkFirst(r.routes.filter((x) => x.family === family)).map((x) => `route replace ${routeArgs(x)}`),
-    ...linkFirst(a.routes.filter((x) => x.family === family)).map((x) => `route add ${routeArgs(x)}`),
+    ...routeLines(
+      r.routes.filter((x) => x.family === family),
+      a.routes.filter((x) => x.family === family),
+    ),
     ...[...r.neighbours, ...a.neighbours].filter((n) => (n.dst.includes(':') ? 6 : 4) === family).map(neigh),
   ];
   const main = [

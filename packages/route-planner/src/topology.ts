@@ -156,7 +156,8 @@ export interface NodeInfo {
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
-function intIn(value: unknown, lo: number, hi: number, field: string): number {
+/** @internal */
+export function intIn(value: unknown, lo: number, hi: number, field: string): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) {
     throw new RoutePlannerError(
       'INVALID_ARGUMENT',
@@ -167,7 +168,8 @@ function intIn(value: unknown, lo: number, hi: number, field: string): number {
   return value;
 }
 
-function ifname(value: unknown, field: string): string {
+/** @internal */
+export function ifname(value: unknown, field: string): string {
   if (typeof value !== 'string' || !/^[^\s/:]{1,15}$/.test(value)) {
     throw new RoutePlannerError(
       'INVALID_ARGUMENT',
@@ -205,6 +207,14 @@ export function resolveNodeOptions(o: NodeRouteOptions = {}): ResolvedNodeOption
       {
         field: 'options.p2pVxlan.name',
       },
+    );
+  }
+  if (gatewayVxlan.vni === p2pVxlan.vni && gatewayVxlan.port === p2pVxlan.port) {
+    // A P2P node with gateway peers holds both; the kernel refuses a second device with one VNI and port.
+    throw new RoutePlannerError(
+      'INVALID_ARGUMENT',
+      `gatewayVxlan and p2pVxlan must differ in VNI or port, both are VNI ${p2pVxlan.vni} on port ${p2pVxlan.port}`,
+      { field: 'options.p2pVxlan.vni' },
     );
   }
   const onOverlap = o.onOverlap ?? 'report';

@@ -109,7 +109,6 @@ describe('updateTopology (model-based)', () => {
             const change = fc.sample(arbChange(state, serial++), { numRuns: 1, seed: seed + s })[0]!;
             const before = plans(state);
             const { state: next, deltas } = updateTopology(state, change);
-            console.log(change.kind, deltas.length, deltas.map((d) => d.diff.delete.routes.length).join(','));
             const after = plans(next);
             const byNode = new Map(deltas.map((d) => [d.node, d.diff]));
             for (const name of new Set([...before.keys(), ...after.keys()])) {
