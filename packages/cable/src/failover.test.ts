@@ -8,6 +8,7 @@ import { meshEndpoint, randomKey, thrown } from './test-support';
 const PRIV = randomKey();
 const keys = Array.from({ length: 64 }, () => randomKey());
 const PSK = 'correct-horse-battery-staple';
+const PSK_WG = randomKey();
 
 /** Cluster i's gateway moved to another node: new private IP (same network), new public IP, new key. */
 function moved(ep: GatewayEndpoint, i: number): GatewayEndpoint {
@@ -46,13 +47,26 @@ describe('planFailover', () => {
     expect(f.steps.map((s) => s.op)).toEqual(['wg-remove-peer', 'wg-set-peer']);
     const r = renderFailover(f, 4);
     expect(r.wgRemovePeers).toEqual([keys[1]]);
-    expect(r.wgAddconf).toBe(`[Peer]
+    expect(r.wgAddconf.reveal()).toBe(`[Peer]
 PublicKey = ${keys[33]}
 AllowedIPs = 10.0.1.0/24, 100.64.1.0/24
 Endpoint = 198.18.0.102:4500
 PersistentKeepalive = 10
 `);
     expect(r.ipBatch).toBe('');
+  });
+
+  it('the rendered failover can be logged whole: the peer text with its PSK is a Secret', () => {
+    const local = meshEndpoint(0);
+    const b = meshEndpoint(1, { publicKey: keys[1]! });
+    const opts: CableOptions = { driver: 'wireguard', privateKey: PRIV, presharedKeys: { c1: PSK_WG } };
+    const r = renderFailover(
+      planFailover(planCable(local, [b], opts), planCable(local, [moved(b, 1)], opts)),
+      4,
+    );
+    expect(r.wgAddconf.reveal()).toContain(`PresharedKey = ${PSK_WG}`);
+    expect(JSON.stringify(r)).not.toContain(PSK_WG);
+    expect(String(r.wgAddconf)).not.toContain(PSK_WG);
   });
 
   it('a changed private key or PSK is NOT_A_FAILOVER, although both plans print it as [redacted]', () => {
@@ -119,6 +133,31 @@ route replace 100.64.1.0/24 via 241.18.0.102 dev vxlan-tunnel onlink
     );
     const more = planCable(local, [b, meshEndpoint(2, { publicKey: keys[2]! })], drivers[0]!);
     expect(thrown(() => planFailover(before, more)).message).toContain('peer clusters changed');
+  });
+
+  it('a change on the local side is NOT_A_FAILOVER, even where only derived lists (conns, routes) show it', () => {
+    const local = meshEndpoint(0);
+    const b = meshEndpoint(1);
+    const ipsec = drivers[2]!;
+    const before = planCable(local, b, ipsec);
+    const changes: [string, () => unknown][] = [
+      ['libreswan local IP', () => planCable({ ...local, privateIp: '198.18.0.99' }, b, ipsec)],
+      ['libreswan local port', () => planCable({ ...local, port: 4501 }, b, ipsec)],
+      ['libreswan link MTU', () => planCable(local, b, { ...ipsec, linkMtu: 1400 })],
+      ['libreswan forced encapsulation', () => planCable(local, b, { ...ipsec, forceEncapsulation: true })],
+    ];
+    for (const [what, after] of changes) {
+      expect(thrown(() => planFailover(before, after() as typeof before)).code, what).toBe('NOT_A_FAILOVER');
+    }
+    const vxBefore = planCable(local, b, drivers[1]!);
+    const vxAfter = planCable(local, b, { driver: 'vxlan', sourceIp: '10.0.0.1' });
+    expect(thrown(() => planFailover(vxBefore, vxAfter)).code).toBe('NOT_A_FAILOVER');
+    // A move that crosses NAT changes the moved peer's MTU and encapsulation: still a failover.
+    const far = { ...moved(b, 1), privateIp: '198.19.7.7', privateSubnet: '198.19.0.0/16' };
+    const f = planFailover(before, planCable(local, far, ipsec));
+    expect(f.moved.map((m) => [m.clusterId, m.to.natT])).toEqual([['c1', true]]);
+    const added = f.steps.flatMap((s) => (s.op === 'ipsec-add' ? [s.connection] : []));
+    expect(added.map((c) => [c.encapsulation, c.mtu])).toEqual(Array(4).fill(['yes', 1438]));
   });
 
   it("in any mesh, moving some clusters' gateways changes exactly those peers in every other cluster's plan", () => {

@@ -58,12 +58,45 @@ function notAFailover(what: string, details: Record<string, unknown>): never {
   throw new CableError('NOT_A_FAILOVER', `not a gateway failover: ${what}`, details);
 }
 
-// Fields that follow the remote gateway node; everything else must stay equal across a failover.
+// Peer fields that follow the remote gateway node: a peer whose fields here differ has moved.
 const MOVING: Record<CablePlan['driver'], readonly string[]> = {
   wireguard: ['endpoint', 'node', 'publicKey'],
-  vxlan: ['endpoint', 'node', 'remoteVtep', 'fdb', 'routes'],
-  libreswan: ['endpoint', 'node', 'mtu', 'connections', 'mssClamp'],
+  vxlan: ['endpoint', 'node', 'remoteVtep'],
+  libreswan: ['endpoint', 'node'],
 };
+// Peer fields derived from the endpoint, which may change with a move only (IPsec MTU: NAT-T or not).
+const DERIVED: Record<CablePlan['driver'], readonly string[]> = {
+  wireguard: [],
+  vxlan: [],
+  libreswan: ['mtu'],
+};
+
+/**
+ * The plan without its peers, as a comparable string: entries of moved peers have the fields that
+ * follow their gateway blanked; everything else (local address and port, MTU, source, keys) stays.
+ */
+function settings(p: CablePlan, moved: ReadonlySet<string>): string {
+  const blank = <T extends { readonly clusterId: string }>(xs: readonly T[], fields: Partial<T>): T[] =>
+    xs.map((x) => (moved.has(x.clusterId) ? { ...x, ...fields } : x));
+  if (p.driver === 'wireguard') return fixed({ ...p, peers: undefined }, []);
+  if (p.driver === 'vxlan') {
+    const fdb = blank(p.fdb, { dst: '', port: null });
+    return fixed({ ...p, peers: undefined, fdb, routes: blank(p.routes, { via: null }) }, []);
+  }
+  // Conn names carry the remote IP, so the conns compare as a set; MTU and MSS follow the peers' MTUs.
+  const connections = blank(p.connections, {
+    name: '',
+    right: '',
+    rightId: '',
+    rightIkePort: 0,
+    encapsulation: 'auto',
+    mtu: 0,
+  })
+    .map((c) => fixed(c, []))
+    .sort();
+  const mssClamp = p.mssClamp.map((r) => ({ ...r, mss: 0 }));
+  return fixed({ ...p, peers: undefined, mtu: 0, connections, mssClamp }, []);
+}
 
 /**
  * The changes to the local gateway's cables when remote clusters' active gateways move: only the
@@ -79,15 +112,14 @@ export function planFailover(before: CablePlan, after: CablePlan): FailoverPlan 
       field: 'localClusterId',
     });
   }
-  const drop = MOVING[before.driver];
+  const moving = MOVING[before.driver];
+  const drop = [...moving, ...DERIVED[before.driver]];
   const a = before.peers as readonly AnyPeer[];
   const b = after.peers as readonly AnyPeer[];
   const ids = (ps: readonly AnyPeer[]) => ps.map((p) => p.clusterId).join(',');
   if (ids(a) !== ids(b))
     notAFailover(`the peer clusters changed (${ids(a)} -> ${ids(b)})`, { field: 'peers' });
-  const strip = (p: CablePlan) => fixed({ ...p, peers: undefined }, drop);
-  // Libreswan's plan MTU is the minimum over peers, which a move between NAT and no NAT may change.
-  const stripPlan = (p: CablePlan) => (p.driver === 'libreswan' ? strip({ ...p, mtu: 0 }) : strip(p));
+  const pick = (p: AnyPeer) => fixed(Object.fromEntries(moving.map((k) => [k, (p as never)[k]])), []);
   const moved: GatewayMove[] = [];
   const steps: FailoverStep[] = [];
   a.forEach((pa, i) => {
@@ -95,7 +127,14 @@ export function planFailover(before: CablePlan, after: CablePlan): FailoverPlan 
     if (fixed(pa, drop) !== fixed(pb, drop)) {
       notAFailover(`peer ${show(pa.clusterId)} changed more than its gateway`, { clusterId: pa.clusterId });
     }
-    if (fixed(pa, []) === fixed(pb, [])) return;
+    if (pick(pa) === pick(pb)) {
+      if (fixed(pa, []) !== fixed(pb, [])) {
+        notAFailover(`peer ${show(pa.clusterId)} changed although its gateway did not move`, {
+          clusterId: pa.clusterId,
+        });
+      }
+      return;
+    }
     moved.push({
       clusterId: pa.clusterId,
       fromNode: pa.node,
@@ -105,7 +144,8 @@ export function planFailover(before: CablePlan, after: CablePlan): FailoverPlan 
     });
     steps.push(...stepsFor(before, after, pa.clusterId));
   });
-  if (stripPlan(before) !== stripPlan(after)) {
+  const movedIds = new Set(moved.map((m) => m.clusterId));
+  if (settings(before, movedIds) !== settings(after, movedIds)) {
     notAFailover('settings other than the remote gateways differ', { field: 'plan' });
   }
   return { driver: before.driver, localClusterId: before.localClusterId, moved, steps };
@@ -137,12 +177,15 @@ function stepsFor(before: CablePlan, after: CablePlan, clusterId: string): Failo
   return steps;
 }
 
-/** The failover as tool input. `wgAddconf` may hold pre-shared keys: write it with writeSecretFile. */
+/**
+ * The failover as tool input. `wgAddconf` may hold pre-shared keys, so it is a Secret: the object can
+ * be logged whole; `wgAddconf.reveal()` goes to a file written with writeSecretFile.
+ */
 export interface RenderedFailover {
   /** Public keys to remove: `wg set <iface> peer <key> remove`. */
   readonly wgRemovePeers: readonly string[];
-  /** `wg addconf <iface> <file>` text adding or updating the moved peers ("" when none). */
-  readonly wgAddconf: string;
+  /** `wg addconf <iface> <file>` text adding or updating the moved peers (empty when none). */
+  readonly wgAddconf: Secret;
   readonly ipBatch: string;
   readonly bridgeBatch: string;
   /** Connection names to delete (`ipsec auto --delete <name>`). */
@@ -184,7 +227,7 @@ export function renderFailover(f: FailoverPlan, family: 4 | 6): RenderedFailover
   const text = (lines: string[]) => (lines.length === 0 ? '' : `${lines.join('\n')}\n`);
   return {
     wgRemovePeers,
-    wgAddconf: addconf.length === 0 ? '' : addconf.join('\n'),
+    wgAddconf: new Secret(addconf.join('\n')),
     ipBatch: text(renderRoutes(ip)),
     bridgeBatch: text(bridge),
     ipsecDelete,

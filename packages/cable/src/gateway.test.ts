@@ -107,6 +107,14 @@ describe('electGateway', () => {
     expect(thrown(() => electGateway([], null, T0, { renewFraction: 1 })).code).toBe('INVALID_ARGUMENT');
   });
 
+  it('a time outside the Date range or a lease that is not an object is a typed error, not a crash', () => {
+    expect(thrown(() => electGateway(cands(['n1', true]), null, 8.64e15 + 1)).code).toBe('INVALID_ARGUMENT');
+    expect(thrown(() => releaseLease({ holderIdentity: 'n1' }, 'n1', -8.64e15 - 1)).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    expect(thrown(() => electGateway(cands(['n1', true]), 'n1' as never, T0)).code).toBe('INVALID_LEASE');
+  });
+
   it('accepts a Date for now and any label (or none) as the gateway marker', () => {
     const e = electGateway([{ node: 'a', healthy: true, labels: { role: 'gw' } }], null, new Date(T0), {
       gatewayLabel: { key: 'role', value: 'gw' },

@@ -77,10 +77,11 @@ function parseTime(value: unknown, field: string): number | null {
 
 function nowMs(now: number | Date): number {
   const t = now instanceof Date ? now.getTime() : now;
-  if (typeof t !== 'number' || !Number.isFinite(t)) {
+  // Beyond ±8.64e15 ms a Date is invalid and formatting the lease times would throw a RangeError.
+  if (typeof t !== 'number' || !Number.isFinite(t) || Math.abs(t) > 8.64e15) {
     throw new CableError(
       'INVALID_ARGUMENT',
-      `now ${show(now)} must be a Date or milliseconds since the epoch`,
+      `now ${now instanceof Date ? String(now) : show(now)} must be a Date or milliseconds since the epoch`,
       {
         field: 'now',
       },
@@ -90,6 +91,11 @@ function nowMs(now: number | Date): number {
 }
 
 function normalise(lease: LeaseSpec | null | undefined, defaultDuration: number): Lease {
+  if (lease !== null && lease !== undefined && (typeof lease !== 'object' || Array.isArray(lease))) {
+    throw new CableError('INVALID_LEASE', `lease ${show(lease)} must be a Lease spec object or null`, {
+      field: 'lease',
+    });
+  }
   const l = lease ?? {};
   const duration = l.leaseDurationSeconds ?? defaultDuration;
   if (!Number.isInteger(duration) || duration < 1) {

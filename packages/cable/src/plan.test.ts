@@ -6,6 +6,7 @@ import { meshEndpoint, randomKey, shuffled, thrown } from './test-support';
 
 const KEY = randomKey();
 const PRIV = randomKey();
+const KEYS = Array.from({ length: 13 }, () => randomKey());
 const wg = { driver: 'wireguard', privateKey: PRIV } as const;
 const a: GatewayEndpoint = {
   clusterId: 'east',
@@ -215,6 +216,15 @@ describe('bad input: typed errors that name the value', () => {
     );
   });
 
+  it('two peers with the same WireGuard public key: DUPLICATE_PEER (wg would merge them into one peer)', () => {
+    const c = { ...b, clusterId: 'north', privateIp: '198.18.0.3', subnets: ['10.30.0.0/16'] };
+    const e = thrown(() => planCable(a, [b, c], wg));
+    expect(e.code).toBe('DUPLICATE_PEER');
+    expect(e.message).toBe(
+      `clusters "north" and "west" have the same publicKey ${JSON.stringify(b.publicKey)}`,
+    );
+  });
+
   it('the same remote cluster twice: DUPLICATE_PEER', () => {
     const e = thrown(() => planCable(a, [b, { ...b, privateIp: '198.18.0.7' }], wg));
     expect(e.code).toBe('DUPLICATE_PEER');
@@ -237,7 +247,9 @@ describe('plans are deterministic plain data', () => {
         fc.integer(),
         fc.constantFrom(0, 1, 2),
         (n, networks, seed, d) => {
-          const eps = Array.from({ length: n + 1 }, (_, i) => meshEndpoint(i, { publicKey: KEY, networks }));
+          const eps = Array.from({ length: n + 1 }, (_, i) =>
+            meshEndpoint(i, { publicKey: KEYS[i]!, networks }),
+          );
           const remotes = eps.slice(1);
           const before = JSON.stringify(remotes);
           const opts = drivers()[d]!;

@@ -11,7 +11,12 @@ import { renderMssClampIptables, renderMssClampNft } from './mss';
 import { planCable } from './plan';
 import { meshEndpoint, startWireGuardGo, uniqueWgName } from './test-support';
 import { renderVxlanBridgeBatch, renderVxlanIpBatch } from './vxlan';
-import { parseWireGuardConf, renderWgQuickConf, renderWireGuardSetconf } from './wireguard';
+import {
+  parseWireGuardConf,
+  renderWgQuickConf,
+  renderWireGuardIpBatch,
+  renderWireGuardSetconf,
+} from './wireguard';
 import { writeSecretFile } from './write-secret';
 
 const dirs: string[] = [];
@@ -63,6 +68,39 @@ describeKernel('wg setconf on a wireguard-go interface', ['root', 'netns', 'wire
     const stripped = await run('wg-quick', ['strip', quick]);
     expect(stripped.code, stripped.stderr).toBe(0);
     expect(parseWireGuardConf(stripped.stdout)).toEqual(shown);
+  });
+});
+
+describeKernel('ip -batch for a dual-stack WireGuard cable', ['root', 'netns', 'wireguard-go', 'wg'], () => {
+  const lab = new Lab('cabwg6');
+  afterAll(() => lab.cleanup());
+
+  it('ip accepts the routes of both families with a route source (the IPv4 source only on IPv4 routes)', async () => {
+    const ns = await lab.netns('gw');
+    const name = uniqueWgName();
+    await startWireGuardGo(ns, name);
+    await ns.must('ip', ['addr', 'add', '10.10.0.1/32', 'dev', 'lo']);
+    const plan = planCable(
+      { clusterId: 'east', privateIp: '198.18.0.1', subnets: ['10.10.0.0/16', 'fd00:10::/64'] },
+      {
+        clusterId: 'west',
+        privateIp: '198.18.0.2',
+        subnets: ['10.20.0.0/16', 'fd00:20::/64'],
+        publicKey: generateWireGuardKeyPair().publicKey,
+      },
+      {
+        driver: 'wireguard',
+        privateKey: generateWireGuardKeyPair().privateKey,
+        interfaceName: name,
+        sourceIp: '10.10.0.1',
+        sameNetwork: true,
+      },
+    );
+    await ns.ipBatch(renderWireGuardIpBatch(plan));
+    const v4 = await ns.ipJson<{ dst: string; prefsrc?: string }[]>(['-4', 'route', 'show', 'dev', name]);
+    const v6 = await ns.ipJson<{ dst: string }[]>(['-6', 'route', 'show', 'dev', name]);
+    expect(v4).toContainEqual(expect.objectContaining({ dst: '10.20.0.0/16', prefsrc: '10.10.0.1' }));
+    expect(v6.map((r) => r.dst)).toContain('fd00:20::/64');
   });
 });
 
@@ -120,6 +158,20 @@ describeKernel('ip -batch / bridge -batch for VXLAN', ['root', 'netns', 'vxlan']
     }[];
     expect(fdb.map((f) => f.dst).sort()).toEqual(plan.fdb.map((f) => f.dst).sort());
     expect(new Set(fdb.map((f) => f.mac))).toEqual(new Set(['00:00:00:00:00:00']));
+  });
+
+  it('a device named like an `ip link` keyword ("up") is created under that name', async () => {
+    const ns = await lab.netns('kw');
+    const eps = mesh(2, false);
+    await ns.must('ip', ['addr', 'add', `${eps[0]!.privateIp}/16`, 'dev', 'lo']);
+    const plan = planCable(eps[0]!, eps[1]!, { driver: 'vxlan', interfaceName: 'up', sameNetwork: true });
+    await ns.ipBatch(renderVxlanIpBatch(plan));
+    const links = await ns.ipJson<{ ifname: string; linkinfo?: { info_kind: string } }[]>([
+      '-d',
+      'link',
+      'show',
+    ]);
+    expect(links.filter((l) => l.linkinfo?.info_kind === 'vxlan').map((l) => l.ifname)).toEqual(['up']);
   });
 });
 

@@ -47,14 +47,42 @@ function pingDf(ns: Netns, dst: string, size: number) {
   return ns.run('ping', ['-M', 'do', '-c', '1', '-W', '2', '-s', String(size - 28), dst]);
 }
 
-/** MTU proof: the computed maximum crosses with DF; one byte more is refused locally, never silently dropped. */
-async function proveMtu(ns: Netns, dst: string, mtu: number): Promise<void> {
+/** IPv4 fragments the namespace has created so far (`Ip: FragCreates` in its /proc/net/snmp). */
+async function fragCreates(ns: Netns): Promise<number> {
+  const [head, values] = (await ns.must('cat', ['/proc/net/snmp']))
+    .split('\n')
+    .filter((l) => l.startsWith('Ip:'))
+    .map((l) => l.trim().split(/\s+/));
+  const i = head!.indexOf('FragCreates');
+  expect(i).toBeGreaterThan(0);
+  return Number(values![i]);
+}
+
+/**
+ * MTU proof: the computed maximum crosses with DF and its outer packets are not fragmented on the
+ * underlay (either way); one byte more is refused locally, never silently dropped; and with the device
+ * MTU raised by one, that byte more does not cross unfragmented, so the computed figure is the maximum.
+ */
+async function proveMtu(ns: Netns, peer: Netns, dev: string, dst: string, mtu: number): Promise<void> {
+  const frags = async () => (await fragCreates(ns)) + (await fragCreates(peer));
+  const before = await frags();
   const fits = await pingDf(ns, dst, mtu);
   expect(fits.code, fits.stdout + fits.stderr).toBe(0);
   expect(fits.stdout).toContain(`${mtu - 20} bytes from ${dst}`);
+  expect(await frags(), 'outer packets of the computed maximum were fragmented').toBe(before);
   const over = await pingDf(ns, dst, mtu + 1);
   expect(over.code).not.toBe(0);
   expect(over.stdout + over.stderr).toMatch(new RegExp(`message too long, mtu=${mtu}`));
+  // Only the sender's count: the peer's device still has the computed MTU and fragments its reply.
+  const sent = await fragCreates(ns);
+  await ns.must('ip', ['link', 'set', 'dev', dev, 'mtu', String(mtu + 1)]);
+  try {
+    const raised = await pingDf(ns, dst, mtu + 1);
+    const fragmented = (await fragCreates(ns)) > sent;
+    expect(raised.code !== 0 || fragmented, 'one byte over the computed MTU crossed unfragmented').toBe(true);
+  } finally {
+    await ns.must('ip', ['link', 'set', 'dev', dev, 'mtu', String(mtu)]);
+  }
 }
 
 const SERVER = `const net=require('net'),c=require('crypto');const h=c.createHash('sha256');let n=0;
@@ -136,8 +164,8 @@ describeKernel(
         expect(plans[0]!.mtu).toBe(1440);
         expect(plans[0]!.peers[0]!.endpoint.use).toBe('private');
         await pingUntilUp(a, ipB);
-        await proveMtu(a, ipB, plans[0]!.mtu);
-        await proveMtu(b, ipA, plans[1]!.mtu);
+        await proveMtu(a, b, plans[0]!.interfaceName, ipB, plans[0]!.mtu);
+        await proveMtu(b, a, plans[1]!.interfaceName, ipA, plans[1]!.mtu);
         await tcpTransfer(a, b, ipA, ipB);
       });
     });
@@ -166,8 +194,8 @@ describeKernel(
         }
         expect(pa.mtu).toBe(1450);
         await pingUntilUp(a, ipB);
-        await proveMtu(a, ipB, pa.mtu);
-        await proveMtu(b, ipA, pb.mtu);
+        await proveMtu(a, b, pa.interfaceName, ipB, pa.mtu);
+        await proveMtu(b, a, pb.interfaceName, ipA, pb.mtu);
         await tcpTransfer(a, b, ipA, ipB);
       });
     });

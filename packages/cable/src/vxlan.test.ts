@@ -33,7 +33,7 @@ describe('VXLAN plan and renderers', () => {
     expect(p.peers[0]!.remoteVtep).toBe('241.18.0.2');
     expect(
       renderVxlanIpBatch(p),
-    ).toBe(`link add vxlan-tunnel type vxlan id 1000 local 198.18.0.1 dstport 4500 nolearning
+    ).toBe(`link add name vxlan-tunnel type vxlan id 1000 local 198.18.0.1 dstport 4500 nolearning
 link set dev vxlan-tunnel mtu 1450 up
 addr replace 241.18.0.1/8 dev vxlan-tunnel
 route replace 10.20.0.0/16 via 241.18.0.2 dev vxlan-tunnel onlink src 10.10.0.1
@@ -60,6 +60,16 @@ route replace 100.64.2.0/24 via 241.18.0.2 dev vxlan-tunnel onlink src 10.10.0.1
     expect(p.mtu).toBe(1430);
     expect(p.vtep).toBe('fd00:100:200::a:1/96');
     expect(p.peers[0]!.remoteVtep).toBe('fd00:100:200::a:2');
+  });
+
+  it('an interface name that is also an `ip link` keyword ("up", "mtu", "help") is passed after `name`', () => {
+    // `ip link add up type vxlan ...` reads "up" as the flag and creates "vxlan0"; "mtu"/"help" fail.
+    for (const name of ['up', 'mtu', 'help', 'type']) {
+      const p = planCable(a, b, { driver: 'vxlan', interfaceName: name });
+      expect(renderVxlanIpBatch(p).split('\n')[0]).toBe(
+        `link add name ${name} type vxlan id 1000 local 198.18.0.1 dstport 4500 nolearning`,
+      );
+    }
   });
 
   it('two gateways that would derive the same VTEP: VTEP_CONFLICT naming both', () => {

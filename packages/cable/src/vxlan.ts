@@ -195,7 +195,7 @@ export function planVxlan(
 /** `ip -batch` that creates the device, sets MTU and address, and adds the routes. */
 export function renderVxlanIpBatch(plan: VxlanPlan): string {
   const out = [
-    `link add ${plan.interfaceName} type vxlan id ${plan.vni} local ${plan.local} dstport ${plan.port} nolearning`,
+    `link add name ${plan.interfaceName} type vxlan id ${plan.vni} local ${plan.local} dstport ${plan.port} nolearning`,
     `link set dev ${plan.interfaceName} mtu ${plan.mtu} up`,
     `addr replace ${plan.vtep} dev ${plan.interfaceName}`,
     ...renderRoutes(plan.routes),

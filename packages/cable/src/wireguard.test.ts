@@ -103,6 +103,21 @@ route replace 10.120.0.0/16 dev submariner src 10.10.0.1
 `);
   });
 
+  it('dual stack: the route source applies only to routes of its own family (ip rejects an IPv4 src on an IPv6 route)', () => {
+    const a2 = { ...a, subnets: ['10.10.0.0/16', 'fd00:10::/64'] };
+    const b2 = { ...b, subnets: ['10.20.0.0/16', 'fd00:20::/64'] };
+    const p = planCable(a2, b2, { driver: 'wireguard', privateKey: PRIV, sourceIp: '10.10.0.1' });
+    expect(p.routes.map((r) => [r.dst, r.src])).toEqual([
+      ['10.20.0.0/16', '10.10.0.1'],
+      ['fd00:20::/64', null],
+    ]);
+    expect(renderWireGuardIpBatch(p)).toBe(`link set dev submariner mtu 1440 up
+route replace 10.20.0.0/16 dev submariner src 10.10.0.1
+route replace fd00:20::/64 dev submariner
+`);
+    expect(renderWgQuickConf(p)).toContain('PostUp = ip route replace fd00:20::/64 dev %i\n');
+  });
+
   it('IPv6 endpoints are written in brackets', () => {
     const l6: GatewayEndpoint = { clusterId: 'east', privateIp: '2001:db8::1', subnets: ['fd00:10::/64'] };
     const r6: GatewayEndpoint = {

@@ -105,6 +105,9 @@ export function planWireGuard(
   const peers: WireGuardPeer[] = [];
   const routes: { p: Prefix; r: RoutePlan }[] = [];
   const src = cable.sourceIp === null ? null : String(cable.sourceIp);
+  // `ip route` refuses a source address of the other family (dual-stack peers get IPv6 routes too).
+  const srcFor = (p: Prefix) => (cable.sourceIp !== null && p.family === cable.sourceIp.family ? src : null);
+  const keyHolder = new Map<string, string>();
   for (const { ep, choice } of cable.peers) {
     const field = `publicKey of cluster ${show(ep.clusterId)}`;
     if (ep.source.publicKey === undefined) {
@@ -114,6 +117,16 @@ export function planWireGuard(
       });
     }
     const publicKey = checkPublicKey(ep.source.publicKey, field);
+    // wg merges [Peer] sections with one key into one peer: the second's AllowedIPs replace the first's.
+    const other = keyHolder.get(publicKey);
+    if (other !== undefined) {
+      throw new CableError(
+        'DUPLICATE_PEER',
+        `clusters ${show(other)} and ${show(ep.clusterId)} have the same publicKey ${JSON.stringify(publicKey)}`,
+        { field: 'publicKey', value: publicKey, a: other, b: ep.clusterId },
+      );
+    }
+    keyHolder.set(publicKey, ep.clusterId);
     const psk = psks[ep.clusterId];
     peers.push({
       clusterId: ep.clusterId,
@@ -127,7 +140,7 @@ export function planWireGuard(
     for (const s of ep.subnets) {
       routes.push({
         p: s,
-        r: { clusterId: ep.clusterId, dst: String(s), dev: interfaceName, via: null, src },
+        r: { clusterId: ep.clusterId, dst: String(s), dev: interfaceName, via: null, src: srcFor(s) },
       });
     }
   }
