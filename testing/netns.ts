@@ -272,6 +272,8 @@ export class Lab {
     this.namespaces.push(full);
     const ns = this.wrap(full);
     await ns.must('ip', ['link', 'set', 'lo', 'up']);
+    // Link-local IPv6 addresses would otherwise wait out duplicate address detection (about 2 s).
+    await ns.must('sysctl', ['-qw', 'net.ipv6.conf.default.accept_dad=0']);
     return ns;
   }
 

@@ -2,6 +2,7 @@
 // server in cluster B, both clusters on 10.0.0.0/16. Only the rendered nft rules make them reach each other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeKernel, Lab, type Netns } from '../../../testing/netns';
+import { allocateClusterCidr } from './allot';
 import { createGlobalnet } from './globalnet';
 import { planGlobalnetNat } from './nat-plan';
 import { planRemap, remapAddress } from './remap';
@@ -11,8 +12,10 @@ import { renderNft } from './render-nft';
 
 const PORT = 8080;
 // Answers each connection with the source address it sees, then closes.
-const SERVER = `const net = require('node:net');
-net.createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, ''))).listen(${PORT}, '0.0.0.0', () => console.log('listening'));`;
+const serverOn = (host: string) => `const net = require('node:net');
+net.createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, ''))).listen(${PORT}, ${JSON.stringify(host)}, () => console.log('listening'));`;
+const SERVER = serverOn('0.0.0.0');
+const SERVER6 = serverOn('::');
 
 function client(host: string, localAddress: string, timeoutMs = 5000): string {
   return `const s = require('node:net').connect({ host: ${JSON.stringify(host)}, port: ${PORT}, localAddress: ${JSON.stringify(localAddress)} });
@@ -137,6 +140,117 @@ describeKernel(
   },
 );
 
+/** The IPv6 twin: client(fd00:10::10-12) - gwA(fd00:10::1 | 2001:db8::1) - gwB(2001:db8::2 | fd00:10::1) - server(fd00:10::20). */
+async function topology6(lab: Lab, routeAtoB: string, routeBtoA: string): Promise<Topology> {
+  const [client, gwA, gwB, server] = await Promise.all(['cli', 'gwa', 'gwb', 'srv'].map((n) => lab.netns(n)));
+  // Link-local addresses wait out DAD (about 2 s) before neighbour discovery answers: skip it on the new veths.
+  for (const ns of [client!, gwA!, gwB!, server!]) {
+    await ns.must('sysctl', ['-qw', 'net.ipv6.conf.default.accept_dad=0']);
+  }
+  await lab.veth(client!, 'eth0', gwA!, 'eth0', {
+    a: ['fd00:10::10/64', 'fd00:10::11/64', 'fd00:10::12/64'],
+    b: ['fd00:10::1/64'],
+  });
+  await lab.veth(gwA!, 'eth1', gwB!, 'eth1', { a: ['2001:db8::1/64'], b: ['2001:db8::2/64'] });
+  await lab.veth(server!, 'eth0', gwB!, 'eth0', {
+    a: ['fd00:10::20/64', 'fd00:96::10/128'],
+    b: ['fd00:10::1/64'],
+  });
+  await client!.must('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:10::1']);
+  await server!.must('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:10::1']);
+  await gwA!.must('ip', ['-6', 'route', 'add', routeAtoB, 'via', '2001:db8::2']);
+  await gwB!.must('ip', ['-6', 'route', 'add', routeBtoA, 'via', '2001:db8::1']);
+  await gwB!.must('ip', ['-6', 'route', 'add', 'fd00:96::10/128', 'via', 'fd00:10::20']);
+  for (const gw of [gwA!, gwB!]) await gw.must('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+  return { client: client!, gwA: gwA!, gwB: gwB!, server: server! };
+}
+
+// Both clusters on fd00:10::/64, their global CIDRs /64s of one ULA /48 handed out by the broker.
+describeKernel(
+  'Globalnet NAT translates real IPv6 traffic between overlapping clusters',
+  ['netns', 'veth', 'nft', 'ping'],
+  () => {
+    const lab = new Lab('gnxlate6');
+    let t: Topology;
+    const range = 'fd42:0:1::/48';
+    const a = allocateClusterCidr({}, 'a', { range });
+    const b = allocateClusterCidr(a.allotments, 'b', { range });
+    const A = createGlobalnet({ globalCidr: a.cidr });
+    const B = createGlobalnet({ globalCidr: b.cidr });
+    const clusterBlock = A.allocateEgress({ kind: 'cluster' });
+    const nsBlock = A.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 2);
+    const dbBlock = A.allocateEgress({
+      kind: 'pods',
+      namespace: 'shop',
+      name: 'db',
+      selector: { matchLabels: { app: 'db' } },
+    });
+    const svcIp = B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' });
+    const podIp = B.allocateIngress({ kind: 'pod', namespace: 'web', name: 'server-0' });
+    const hcIp = B.allocateHealthCheck('gw-b');
+
+    beforeAll(async () => {
+      t = await topology6(lab, b.cidr, a.cidr);
+      const planA = planGlobalnetNat({
+        globalCidr: A.globalCidr,
+        localCidrs: ['fd00:10::/64'],
+        remoteGlobalCidrs: [B.globalCidr],
+        egress: A.egress(),
+        ingress: [],
+        pods: [
+          { namespace: 'other', name: 'a', ips: ['fd00:10::10'] },
+          { namespace: 'shop', name: 'b', ips: ['fd00:10::11'] },
+          { namespace: 'shop', name: 'c', labels: { app: 'db' }, ips: ['fd00:10::12'] },
+        ],
+      });
+      const planB = planGlobalnetNat({
+        globalCidr: B.globalCidr,
+        localCidrs: ['fd00:10::/64', 'fd00:96::/112'],
+        remoteGlobalCidrs: [A.globalCidr],
+        egress: [],
+        ingress: B.ingress().map((i) => (i.target.kind === 'service' ? { ...i, ip: 'fd00:96::10' } : i)),
+        healthChecks: B.healthChecks().map((h) => ({ ...h, cniIp: 'fd00:10::1' })),
+        pods: [{ namespace: 'web', name: 'server-0', ips: ['fd00:10::20'] }],
+      });
+      await t.gwA.must('nft', ['-f', '-'], { input: renderNft(planA) });
+      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(planB) });
+      const server = await t.server.start(process.execPath, ['-e', SERVER6]);
+      await waitFor(() => server.output().includes('listening'));
+    }, 60_000);
+    afterAll(() => lab.cleanup());
+
+    it('the global CIDRs are /64s of the ULA range', () => {
+      expect([a.cidr, b.cidr]).toEqual(['fd42:0:1::/64', 'fd42:0:1:1::/64']);
+    });
+
+    it('the server sees the egress global IPv6 address of the most specific scope as source', async () => {
+      const cluster = await connect(t, svcIp, 'fd00:10::10');
+      expect(clusterBlock, `server saw ${cluster}`).toContain(cluster);
+      const ns = await connect(t, svcIp, 'fd00:10::11');
+      expect(nsBlock, `server saw ${ns}`).toContain(ns);
+      expect(await connect(t, svcIp, 'fd00:10::12')).toBe(dbBlock[0]);
+    });
+
+    it('the client reaches the server through its ingress global IPv6 addresses (service and headless pod)', async () => {
+      const seen = await connect(t, podIp, 'fd00:10::10');
+      expect(clusterBlock, `server saw ${seen}`).toContain(seen);
+    });
+
+    it("health-check pings to the gateway's global IPv6 address reach the gateway", async () => {
+      const r = await t.client.run('ping', ['-6', '-c', '1', '-W', '2', '-I', 'fd00:10::10', hcIp]);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+    });
+
+    it('without the rules nothing gets through (the test can fail)', async () => {
+      await t.gwA.must('nft', ['delete', 'table', 'ip6', 'isthmus-globalnet']);
+      const r = await t.client.run(process.execPath, ['-e', client(svcIp, 'fd00:10::10', 1500)], {
+        timeoutMs: 10_000,
+      });
+      expect(r.code).not.toBe(0);
+    });
+  },
+);
+
 // CNIs masquerade pod traffic leaving the cluster (flannel, Calico natOutgoing) and were loaded first; the
 // Globalnet SNAT must still win, as Submariner's prepended jumps make it.
 describeKernel(
@@ -242,3 +356,42 @@ describeKernel('remap NAT translates prefix to prefix, keeping host bits', ['net
     });
   });
 });
+
+describeKernel(
+  'IPv6 remap NAT translates prefix to prefix, keeping host bits',
+  ['netns', 'veth', 'nft'],
+  () => {
+    const lab = new Lab('gnremap6');
+    let t: Topology;
+    const local = ['fd00:10::/64'];
+    const planA = planRemap(local, [{ cluster: 'b', prefixes: local }], { remapRange: 'fd99::/48' });
+    const planB = planRemap(local, [{ cluster: 'a', prefixes: local }], { remapRange: 'fd98::/48' });
+
+    beforeAll(async () => {
+      t = await topology6(lab, planA.peers[0]!.mappings[0]!.seenAs, planB.peers[0]!.mappings[0]!.seenAs);
+      const natA = planRemapNat({ remap: planA, seenBy: { b: planB.peers[0]!.mappings } });
+      const natB = planRemapNat({ remap: planB, seenBy: { a: planA.peers[0]!.mappings } });
+      await t.gwA.must('nft', ['-f', '-'], { input: renderNft(natA) });
+      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(natB) });
+      const server = await t.server.start(process.execPath, ['-e', SERVER6]);
+      await waitFor(() => server.output().includes('listening'));
+    }, 60_000);
+    afterAll(() => lab.cleanup());
+
+    it('a client in A reaches the server in B at the address A sees, and is seen at the address B sees', async () => {
+      const target = remapAddress(planA, 'b', 'fd00:10::20')!;
+      expect(target).toBe('fd99::20');
+      for (const from of ['fd00:10::10', 'fd00:10::12']) {
+        expect(await connect(t, target, from)).toBe(remapAddress(planB, 'a', from));
+      }
+    });
+
+    it('without the rules nothing gets through (the test can fail)', async () => {
+      await t.gwB.must('nft', ['delete', 'table', 'ip6', 'isthmus-remap']);
+      const r = await t.client.run(process.execPath, ['-e', client('fd99::20', 'fd00:10::10', 1500)], {
+        timeoutMs: 10_000,
+      });
+      expect(r.code).not.toBe(0);
+    });
+  },
+);
