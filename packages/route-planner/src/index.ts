@@ -1,6 +1,7 @@
 export { applyDiff, diffFromEmpty, diffPlan, diffSize, isEmptyDiff, type PlanDiff } from './diff';
 export { RoutePlannerError, type RoutePlannerErrorCode } from './errors';
 export { macFromKey, podMAC } from './mac';
+export { planNodeHost } from './node-host';
 export { type NodePlanResult, planNodeRoutes, type RouteConflict } from './node-plan';
 export { type IpJsonInput, parseIpJson, parseIptablesSave, scopeToPlan } from './parse';
 export {

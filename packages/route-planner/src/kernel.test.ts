@@ -3,9 +3,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { describeKernel, Lab, type Netns } from '../../../testing/netns';
 import { diffPlan, isEmptyDiff } from './diff';
+import { planNodeHost } from './node-host';
 import { planNodeRoutes } from './node-plan';
 import { scopeToPlan } from './parse';
-import type { Plan } from './plan';
+import { emptyPlan, type Plan } from './plan';
 import { planPodRoutes } from './pod';
 import { renderIpBatch } from './render';
 import { applyMangle, applySteps, readKernel } from './test-support';
@@ -15,7 +16,7 @@ import { createTopologyState, type Topology } from './topology';
 async function converge(
   ns: Netns,
   desired: Plan,
-  opts: { peer?: Netns; peerNetns?: string; mangle?: boolean } = {},
+  opts: { peer?: Netns; peers?: readonly Netns[]; peerNetns?: string; mangle?: boolean } = {},
 ) {
   const before = scopeToPlan(await readKernel(ns, opts), desired);
   const diff = diffPlan(before, desired);
@@ -29,6 +30,19 @@ async function converge(
 
 async function sysctl(ns: Netns, pairs: Record<string, string>) {
   for (const [k, v] of Object.entries(pairs)) await ns.must('sysctl', ['-q', '-w', `${k}=${v}`]);
+}
+
+/**
+ * Packets counted so far by `-A POSTROUTING -o <dev> ...` mangle rules, by device. POSTROUTING, not OUTPUT:
+ * OUTPUT's `-o` is the device chosen before the connmark reroute.
+ */
+async function outputCounts(ns: Netns): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const line of (await ns.must('iptables-save', ['-c', '-t', 'mangle'])).split('\n')) {
+    const m = /^\[(\d+):\d+\] -A POSTROUTING -o (\S+) /.exec(line);
+    if (m) out[m[2]!] = (out[m[2]!] ?? 0) + Number(m[1]);
+  }
+  return out;
 }
 
 describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'iptables', 'ping'], () => {
@@ -103,6 +117,277 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       await pod.ipBatch('route add default via 192.0.2.1 dev eth0\n');
       expect(await converge(pod, plan('198.18.0.1'))).toEqual(plan('198.18.0.1'));
       expect(await converge(pod, plan('198.18.0.2'))).toEqual(plan('198.18.0.2'));
+    });
+  });
+
+  describe('the underlay reply path', () => {
+    it('answers a connection that arrived over veth0 over veth0, though main says eth0; without the mangle rules it would not', async () => {
+      const node = await lab.netns('rpnode');
+      const pod = await lab.netns('rppod');
+      const client = await lab.netns('rpcl');
+      const underlay = await lab.netns('rpul');
+      // The client is outside the cluster CIDRs: only the connmark can send the pod's answer back to the node.
+      await lab.veth(client, 'eth0', node, 'cl0', { a: ['198.18.50.5/24'], b: ['198.18.50.1/24'] });
+      await lab.veth(pod, 'eth0', underlay, 'eth0', { a: ['192.0.2.40/24'], b: ['192.0.2.1/24'] });
+      await client.must('ip', ['route', 'add', 'default', 'via', '198.18.50.1']);
+      await pod.must('ip', ['route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
+      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
+      await sysctl(node, { 'net.ipv4.ip_forward': '1' });
+      const plan = planPodRoutes({
+        nics: [
+          { name: 'eth0', addresses: ['192.0.2.40/24'], routes: [{ dst: 'default', via: '192.0.2.1' }] },
+        ],
+        nodeIPs: ['198.18.0.1'],
+        clusterPodCIDRs: ['10.233.64.0/18'],
+        podKey: 'reply-path',
+      });
+      expect(await converge(node, plan.host, { peer: pod, peerNetns: pod.name })).toEqual(plan.host);
+      // Everything but the mangle rules first.
+      expect(await converge(pod, plan.pod)).toEqual({ ...plan.pod, mangle: [] });
+      for (const s of plan.sysctls) await sysctl(pod, { [s.name]: s.value });
+      // Count the pod's echo replies by the device they leave through.
+      for (const dev of ['eth0', 'veth0'])
+        await pod.must(
+          'iptables',
+          `-t mangle -A POSTROUTING -o ${dev} -p icmp --icmp-type echo-reply`.split(' '),
+        );
+      // One ping's three echoes are one conntrack entry: the second and third test that the connmark lasts.
+      const ping = () => client.run('ping', ['-c', '3', '-i', '0.2', '-W', '1', '192.0.2.40']);
+
+      const lost = await ping();
+      expect(lost.code, 'without the mangle rules the reply must not reach the client').not.toBe(0);
+      const without = await outputCounts(pod);
+      expect(without.eth0, 'the requests arrived and were answered through eth0').toBe(3);
+      expect(without.veth0).toBe(0);
+
+      await applyMangle(pod, plan.pod);
+      expect(scopeToPlan(await readKernel(pod, { mangle: true }), plan.pod)).toEqual(plan.pod);
+      const answered = await ping();
+      expect(answered.code, answered.stdout + answered.stderr).toBe(0);
+      const withRules = await outputCounts(pod);
+      expect(withRules.veth0).toBe(3);
+      expect(withRules.eth0).toBe(without.eth0);
+      // The pod's own connections still leave by main's default.
+      const own = await pod.must('ip', ['route', 'get', '198.18.50.5']);
+      expect(own).toContain('dev eth0');
+    });
+  });
+
+  describe('IPv6', () => {
+    it('a dual-stack two-NIC pod: applies both families, reads back exactly the plan, and pings over veth0', async () => {
+      const node = await lab.netns('dsnode');
+      const pod = await lab.netns('dspod');
+      await lab.veth(pod, 'eth0', node, 'pe0', {
+        a: ['192.0.2.50/24', '2001:db8:1::50/64'],
+        b: ['192.0.2.1/24', '2001:db8:1::1/64'],
+      });
+      await lab.veth(pod, 'net1', node, 'pn1', {
+        a: ['198.18.20.5/24', '2001:db8:2::5/64'],
+        b: ['198.18.20.1/24', '2001:db8:2::1/64'],
+      });
+      await pod.ipBatch(
+        'route add default via 192.0.2.1 dev eth0\nroute add default via 198.18.20.1 dev net1 metric 100\n',
+      );
+      await pod.must('ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:1::1', 'dev', 'eth0']);
+      await pod.must('ip', [
+        '-6',
+        'route',
+        'add',
+        'default',
+        'via',
+        '2001:db8:2::1',
+        'dev',
+        'net1',
+        'metric',
+        '100',
+      ]);
+      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
+      await node.must('ip', ['addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo', 'nodad']);
+      const plan = planPodRoutes({
+        nics: [
+          {
+            name: 'eth0',
+            addresses: ['192.0.2.50/24', '2001:db8:1::50/64'],
+            routes: [
+              { dst: 'default', via: '192.0.2.1' },
+              { dst: 'default', via: '2001:db8:1::1' },
+            ],
+          },
+          {
+            name: 'net1',
+            addresses: ['198.18.20.5/24', '2001:db8:2::5/64'],
+            routes: [
+              { dst: 'default', via: '198.18.20.1', metric: 100 },
+              { dst: 'default', via: '2001:db8:2::1', metric: 100 },
+            ],
+          },
+        ],
+        nodeIPs: ['198.18.0.1', '2001:db8:ff::1'],
+        clusterPodCIDRs: ['10.233.64.0/18', '2001:db8:a::/64'],
+        serviceCIDRs: ['10.233.0.0/18', '2001:db8:b::/108'],
+        podKey: 'dual-stack',
+      });
+      // The comparison below is only worth something if the plan holds IPv6 entries of every kind.
+      const v6 = <T extends { family: number }>(xs: readonly T[]) => xs.filter((x) => x.family === 6);
+      expect(v6(plan.pod.rules)).toEqual([
+        { family: 6, priority: 1000, from: '2001:db8:2::5/128', table: 101 },
+        { family: 6, priority: 1000, fwmark: 1, table: 100 },
+      ]);
+      expect(v6(plan.pod.mangle)).toHaveLength(3);
+      expect(v6(plan.pod.routes).map((r) => `${r.table} ${r.dst}`)).toContain('100 default');
+      expect(v6(plan.host.rules)).toEqual([{ family: 6, priority: 1000, table: 500 }]);
+      expect(v6(plan.host.routes).map((r) => r.dst)).toEqual(['2001:db8:1::50/128', '2001:db8:2::5/128']);
+      expect(plan.pod.neighbours.map((n) => n.dst)).toContain('2001:db8:ff::1');
+
+      expect(await converge(node, plan.host, { peer: pod, peerNetns: pod.name })).toEqual(plan.host);
+      expect(await converge(pod, plan.pod, { mangle: true })).toEqual(plan.pod);
+      expect(
+        isEmptyDiff(diffPlan(scopeToPlan(await readKernel(pod, { mangle: true }), plan.pod), plan.pod)),
+      ).toBe(true);
+      // net1's IPv6 default left main for table 101; its source rule sends its traffic there.
+      const main6 = await pod.ipJson<Array<{ dev: string }>>(['-6', 'route', 'show', 'default']);
+      expect(main6.map((r) => r.dev)).toEqual(['eth0']);
+      expect(
+        await pod.must('ip', ['-6', 'route', 'get', '2001:db8:99::1', 'from', '2001:db8:2::5']),
+      ).toContain('dev net1');
+      expect(
+        await pod.must('ip', ['-6', 'route', 'get', '2001:db8:b::10', 'from', '2001:db8:2::5']),
+      ).toContain('dev veth0');
+      const ping = await pod.run('ping', [
+        '-6',
+        '-c',
+        '1',
+        '-W',
+        '2',
+        '-I',
+        '2001:db8:1::50',
+        '2001:db8:ff::1',
+      ]);
+      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+      const back = await node.run('ping', [
+        '-6',
+        '-c',
+        '1',
+        '-W',
+        '2',
+        '-I',
+        '2001:db8:ff::1',
+        '2001:db8:2::5',
+      ]);
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+    });
+
+    it('P2P over an IPv6 underlay with IPv6 VTEPs: both nodes read back their plans and ping6 across the VXLAN', async () => {
+      const a = await lab.netns('p6a');
+      const b = await lab.netns('p6b');
+      await lab.veth(a, 'ul0', b, 'ul0', { a: ['2001:db8::1/64'], b: ['2001:db8::2/64'] });
+      const topology: Topology = {
+        clusters: [
+          { name: 'east', mode: 'p2p', podCIDRs: ['2001:db8:10::/56'] },
+          { name: 'west', mode: 'p2p', podCIDRs: ['2001:db8:20::/56'] },
+        ],
+        nodes: [
+          {
+            name: 'east-1',
+            cluster: 'east',
+            underlayIP: '2001:db8::1',
+            underlayDevice: 'ul0',
+            podCIDRs: ['2001:db8:10:1::/64'],
+          },
+          {
+            name: 'west-1',
+            cluster: 'west',
+            underlayIP: '2001:db8::2',
+            underlayDevice: 'ul0',
+            podCIDRs: ['2001:db8:20:1::/64'],
+          },
+        ],
+        options: { vtepCIDR: '2001:db8:240::/112' },
+      };
+      const state = createTopologyState(topology);
+      for (const [ns, name, podIP] of [
+        [a, 'east-1', '2001:db8:10:1::1'],
+        [b, 'west-1', '2001:db8:20:1::1'],
+      ] as const) {
+        const { plan, conflicts } = planNodeRoutes(state, name);
+        expect(conflicts).toEqual([]);
+        expect(plan.routes.every((r) => r.family === 6) && plan.rules.every((r) => r.family === 6)).toBe(
+          true,
+        );
+        expect(await converge(ns, plan)).toEqual(plan);
+        await ns.must('ip', ['addr', 'add', `${podIP}/128`, 'dev', 'lo', 'nodad']);
+      }
+      const ping = await a.run('ping', [
+        '-6',
+        '-c',
+        '2',
+        '-W',
+        '2',
+        '-I',
+        '2001:db8:10:1::1',
+        '2001:db8:20:1::1',
+      ]);
+      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+      const route = await a.must('ip', [
+        '-6',
+        'route',
+        'get',
+        '2001:db8:20:1::1',
+        'from',
+        '2001:db8:10:1::1',
+      ]);
+      expect(route).toContain('dev vx-bridge');
+    });
+  });
+
+  describe('host plans shared by the pods of a node', () => {
+    it("the union of two pods' host plans carries both; a removed pod leaves the other pod and the shared rule alone", async () => {
+      const node = await lab.netns('shnode');
+      const podA = await lab.netns('shpoda');
+      const podB = await lab.netns('shpodb');
+      // The pods' eth0s share one underlay link; only their veths lead to the node.
+      await lab.veth(podA, 'eth0', podB, 'eth0', { a: ['192.0.2.61/24'], b: ['192.0.2.62/24'] });
+      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
+      const planFor = (ip: string, key: string) =>
+        planPodRoutes({
+          nics: [{ name: 'eth0', addresses: [`${ip}/24`] }],
+          nodeIPs: ['198.18.0.1'],
+          podKey: key,
+        });
+      const a = planFor('192.0.2.61', 'shared-a');
+      const b = planFor('192.0.2.62', 'shared-b');
+      // Pod A first, then pod B joins: the node converges to the union each time.
+      const peers = [podA, podB];
+      expect(await converge(node, planNodeHost([a.host]), { peers, peerNetns: podA.name })).toEqual(a.host);
+      const both = planNodeHost([a.host, b.host]);
+      expect(await converge(node, both, { peers, peerNetns: podB.name })).toEqual(both);
+      for (const [pod, plan] of [
+        [podA, a],
+        [podB, b],
+      ] as const) {
+        expect(await converge(pod, plan.pod, { mangle: true })).toEqual(plan.pod);
+      }
+      const fromNode = (ip: string) => node.run('ping', ['-c', '1', '-W', '1', '-I', '198.18.0.1', ip]);
+      for (const ip of ['192.0.2.61', '192.0.2.62']) expect((await fromNode(ip)).code, ip).toBe(0);
+      const kernel = await readKernel(node, { peers });
+      expect(scopeToPlan(kernel, both)).toEqual(both);
+      // Pod A's host plan alone as the desired state would delete pod B's route.
+      expect(diffPlan(scopeToPlan(kernel, a.host), a.host).delete.routes).toEqual(b.host.routes);
+
+      // Pod B goes: its namespace (here: its veth) disappears, and the kernel drops the route and neighbour on it.
+      await node.must('ip', ['link', 'del', b.host.devices[0]!.name]);
+      const rest = planNodeHost([a.host]);
+      expect(isEmptyDiff(diffPlan(scopeToPlan(await readKernel(node, { peers }), rest), rest))).toBe(true);
+      expect(scopeToPlan(await readKernel(node, { peers }), both)).toEqual(rest);
+      expect((await fromNode('192.0.2.61')).code).toBe(0);
+      expect((await fromNode('192.0.2.62')).code).not.toBe(0);
+
+      // The last pod goes: the empty union scopes nothing, so scope by the union applied before.
+      await node.must('ip', ['link', 'del', a.host.devices[0]!.name]);
+      const last = diffPlan(scopeToPlan(await readKernel(node, { peers }), rest), emptyPlan());
+      expect(last.delete).toEqual({ ...emptyPlan(), rules: a.host.rules });
+      await applySteps(node, renderIpBatch(last));
+      expect(scopeToPlan(await readKernel(node, { peers }), rest)).toEqual(emptyPlan());
     });
   });
 

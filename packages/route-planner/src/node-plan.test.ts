@@ -184,6 +184,23 @@ describe('planNodeRoutes examples', () => {
     ]);
   });
 
+  it('over an IPv6 underlay the VXLAN device is 20 bytes smaller (the kernel clamps it to MTU - 70)', () => {
+    const v6: Topology = {
+      clusters: [
+        { name: 'a', mode: 'p2p', podCIDRs: ['2001:db8:10::/56'] },
+        { name: 'b', mode: 'p2p', podCIDRs: ['2001:db8:20::/56'] },
+      ],
+      nodes: [
+        { name: 'a-1', cluster: 'a', underlayIP: '2001:db8::1', podCIDRs: ['2001:db8:10:1::/64'] },
+        { name: 'b-1', cluster: 'b', underlayIP: '2001:db8::2', podCIDRs: ['2001:db8:20:1::/64'] },
+      ],
+      options: { vtepCIDR: '2001:db8:240::/112' },
+    };
+    expect(planNodeRoutes(v6, 'a-1').plan.devices[0]).toMatchObject({ local: '2001:db8::1', mtu: 1430 });
+    const wider = { ...v6, options: { ...v6.options, vxlanOverhead: 60 } };
+    expect(planNodeRoutes(wider, 'a-1').plan.devices[0]).toMatchObject({ mtu: 1420 });
+  });
+
   it('honours options for devices, table, rule priority and VTEP CIDR', () => {
     const { plan } = planNodeRoutes(
       {

@@ -163,6 +163,32 @@ describe('parseIpJson', () => {
     expect(plan.addresses).toEqual([{ dev: 'vx-t', address: '240.0.0.1/32', family: 4 }]);
   });
 
+  it('names the peers of veths into several namespaces by netnsid (their ifindexes repeat)', () => {
+    const hostVeth = (ifname: string, nsid: number) => ({
+      ifindex: 10 + nsid,
+      ifname,
+      flags: ['UP'],
+      mtu: 1500,
+      address: `02:00:00:00:01:0${nsid}`,
+      link_index: 2,
+      link_netnsid: nsid,
+      linkinfo: { info_kind: 'veth' },
+    });
+    const podVeth = (nsid: number) => [{ ifindex: 2, ifname: 'veth0', address: `02:00:00:00:02:0${nsid}` }];
+    const plan = parseIpJson({
+      links: [hostVeth('hva', 0), hostVeth('hvb', 1)],
+      peerLinks: { 0: podVeth(0), 1: podVeth(1) },
+    });
+    expect(
+      plan.devices.map((d) => (d.kind === 'veth' ? `${d.name} ${d.peer} ${d.peerMac}` : d.kind)),
+    ).toEqual(['hva veth0 02:00:00:00:02:00', 'hvb veth0 02:00:00:00:02:01']);
+    // A namespace left out: its veth is only a link (a diff would try to recreate it, so pass them all).
+    expect(parseIpJson({ links: [hostVeth('hvb', 1)], peerLinks: { 0: podVeth(0) } }).devices[0]!.kind).toBe(
+      'link',
+    );
+    expect(() => parseIpJson({ links: [], peerLinks: { 0: 'x' } })).toThrow(/peerLinks\[0\]/);
+  });
+
   it('scopeToPlan keeps only the tables, devices and kinds of entries the plan manages', () => {
     const observed = parseIpJson({ routes, rules, neigh, fdb });
     const desired = canonicalPlan({

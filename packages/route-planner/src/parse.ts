@@ -34,7 +34,11 @@ export interface IpJsonInput {
   readonly links?: unknown;
   /** `ip -json addr show`. */
   readonly addrs?: unknown;
-  /** `ip -json link show` of the namespace holding the far ends of veths in `links` (to name the peer). */
+  /**
+   * `ip -json link show` of the namespace holding the far ends of veths in `links` (to name the peer); when
+   * they are in several namespaces (a node with many pods), a record from each namespace's netnsid (as
+   * `links` shows it: `ip -json netns list-id`) to that namespace's `ip -json link show`.
+   */
   readonly peerLinks?: unknown;
   /** `iptables-save -t mangle` text. */
   readonly iptables?: string;
@@ -163,9 +167,21 @@ function parseRule(o: Obj, family: Family): Rule | undefined {
   };
 }
 
-function parseLinks(links: Obj[], peers: Obj[]): Device[] {
+/** Finds a veth's far end in another namespace; ifindexes repeat across namespaces, so by netnsid when given. */
+function peerFinder(peers: unknown): (l: Obj) => Obj | undefined {
+  if (peers !== null && typeof peers === 'object' && !Array.isArray(peers)) {
+    const byNs = new Map<string, Map<unknown, Obj>>();
+    for (const [id, ls] of Object.entries(peers))
+      byNs.set(id, new Map(list(ls, `peerLinks[${id}]`).map((l) => [l.ifindex, l])));
+    return (l) => byNs.get(String(l.link_netnsid))?.get(l.link_index);
+  }
+  const byIndex = new Map(list(peers, 'peerLinks').map((l) => [l.ifindex, l]));
+  return (l) => byIndex.get(l.link_index);
+}
+
+function parseLinks(links: Obj[], peers: unknown): Device[] {
   const byName = new Map(links.map((l) => [l.ifname, l]));
-  const peerByIndex = new Map(peers.map((l) => [l.ifindex, l]));
+  const peerOf = peerFinder(peers);
   return links.map((l): Device => {
     const name = String(l.ifname);
     const mac = typeof l.address === 'string' ? l.address : undefined;
@@ -185,7 +201,7 @@ function parseLinks(links: Obj[], peers: Obj[]): Device[] {
       };
     }
     if (info.info_kind === 'veth') {
-      const peer = l.link_netnsid !== undefined ? peerByIndex.get(l.link_index) : byName.get(l.link);
+      const peer = l.link_netnsid !== undefined ? peerOf(l) : byName.get(l.link);
       if (peer !== undefined) {
         return {
           kind: 'veth',
@@ -294,7 +310,7 @@ export function parseIpJson(input: IpJsonInput): Plan {
     ...(input.ip6tables === undefined ? [] : parseIptablesSave(input.ip6tables, 6)),
   ];
   return canonicalPlan({
-    devices: parseLinks(list(input.links, 'links'), list(input.peerLinks, 'peerLinks')),
+    devices: parseLinks(list(input.links, 'links'), input.peerLinks),
     addresses: parseAddrs(list(input.addrs, 'addrs')),
     routes,
     rules,

@@ -79,6 +79,8 @@ describe('planPodRoutes (Spiderpool coordinator semantics)', () => {
       'PREROUTING 1 save-mark',
     ]);
     expect(p.pod.mangle[1]).toMatchObject({ iif: 'veth0', ctstate: 'NEW', mark: 1 });
+    // Saved on the new connection's packet only: later packets carry mark 0 and would clear the connmark.
+    expect(p.pod.mangle[2]).toMatchObject({ iif: 'veth0', ctstate: 'NEW', action: 'save-mark' });
     expect(p.pod.rules).toContainEqual({ family: 4, priority: 1000, fwmark: 1, table: 100 });
     expect(routes(p.pod, 100)).toEqual(['default via 192.0.2.10 dev veth0']);
   });

@@ -383,7 +383,8 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
             action: 'set-mark',
             mark: REPLY_MARK,
           },
-          { family: f, chain: 'PREROUTING', order: 1, iif: POD_VETH, action: 'save-mark' },
+          // Only a new connection's packet saves: a later packet (mark 0) would overwrite the connmark.
+          { family: f, chain: 'PREROUTING', order: 1, iif: POD_VETH, ctstate: 'NEW', action: 'save-mark' },
           { family: f, chain: 'OUTPUT', order: 0, action: 'restore-mark' },
         );
         pod.rule({ family: f, priority: 1000, fwmark: REPLY_MARK, table: ETH0_TABLE });

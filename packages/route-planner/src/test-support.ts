@@ -34,8 +34,24 @@ export async function applyMangle(ns: Netns, plan: Plan): Promise<void> {
   if (t.ipv6 !== '') await ns.must('ip6tables-restore', ['--noflush'], { input: t.ipv6 });
 }
 
+/** `peerLinks` for veths into several namespaces: each one's links by the netnsid `ns` knows it by. */
+async function peerLinksByNsid(ns: Netns, peers: readonly Netns[]): Promise<Record<string, unknown>> {
+  const ids: Array<{ nsid: number; name?: string }> = JSON.parse(
+    (await ns.must('ip', ['-json', 'netns', 'list-id'])) || '[]',
+  );
+  const out: Record<string, unknown> = {};
+  for (const p of peers) {
+    const id = ids.find((x) => x.name === p.name);
+    if (id !== undefined) out[id.nsid] = JSON.parse(await p.must('ip', ['-json', 'link', 'show']));
+  }
+  return out;
+}
+
 /** Read everything parseIpJson understands out of a namespace. */
-export async function readKernel(ns: Netns, opts: { peer?: Netns; mangle?: boolean } = {}): Promise<Plan> {
+export async function readKernel(
+  ns: Netns,
+  opts: { peer?: Netns; peers?: readonly Netns[]; mangle?: boolean } = {},
+): Promise<Plan> {
   const json = async (tool: string, args: string[]) => {
     const out = await ns.must(tool, args);
     return out.trim() === '' ? [] : JSON.parse(out);
@@ -50,6 +66,7 @@ export async function readKernel(ns: Netns, opts: { peer?: Netns; mangle?: boole
     links: await json('ip', ['-json', '-details', 'link', 'show']),
     addrs: await json('ip', ['-json', 'addr', 'show']),
     ...(opts.peer && { peerLinks: JSON.parse(await opts.peer.must('ip', ['-json', 'link', 'show'])) }),
+    ...(opts.peers && { peerLinks: await peerLinksByNsid(ns, opts.peers) }),
     ...(opts.mangle && {
       iptables: await ns.must('iptables-save', ['-t', 'mangle']),
       ip6tables: await ns.must('ip6tables-save', ['-t', 'mangle']),

@@ -58,7 +58,7 @@ export interface NodeRouteOptions {
   readonly gatewayVxlan?: Partial<VxlanOptions>;
   /** Default vx-bridge, VNI 4097, port 4789 (our choice). */
   readonly p2pVxlan?: Partial<VxlanOptions>;
-  /** Bytes of VXLAN overhead: device MTU = underlay MTU - this. Default 50. */
+  /** Bytes of VXLAN overhead over an IPv4 underlay: device MTU = underlay MTU - this (- 20 more over IPv6). Default 50. */
   readonly vxlanOverhead?: number;
   /** The table node routes go in; default 150. */
   readonly table?: number;
