@@ -14,6 +14,37 @@ function node(args: string[]): string {
   return r.stdout.trim();
 }
 
+/** Type-checks a consumer module strictly (nodenext, library checks on); expects no diagnostics. */
+function expectConsumerTypeChecks(source: string): void {
+  const dir = mkdtempSync(join(tmpdir(), 'isthmus-types-'));
+  try {
+    writeFileSync(join(dir, 'consumer.ts'), source);
+    const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
+    const r = spawnSync(
+      process.execPath,
+      [
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        'false',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2022',
+        join(dir, 'consumer.ts'),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 // pnpm test builds before it runs the tests; alone, these run only after `pnpm build`.
 describe.skipIf(!built)('the built @isthmus/ipam package (needs pnpm build)', () => {
   it('works from CommonJS require', () => {
@@ -34,41 +65,14 @@ describe.skipIf(!built)('the built @isthmus/ipam package (needs pnpm build)', ()
 
 describe.skipIf(!built)('the published types (needs pnpm build)', () => {
   it('type-check a strict consumer against dist/index.d.ts, library checks on', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'isthmus-types-'));
-    try {
-      writeFileSync(
-        join(dir, 'consumer.ts'),
-        `import { createPool, type Pool, IpamError, parsePrefix } from ${JSON.stringify(`${dist}index.js`)};
+    expectConsumerTypeChecks(
+      `import { createPool, type Pool, IpamError, parsePrefix } from ${JSON.stringify(`${dist}index.js`)};
 const pool: Pool = createPool({ name: 'p', subnet: '192.0.2.0/24' });
 const ip: string = pool.allocate('pod-1').toString();
 const bits: number = parsePrefix('10.0.0.0/8').bits;
 export const out = [ip, bits, IpamError.isInstance(new Error('x'))];
 `,
-      );
-      const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-      const r = spawnSync(
-        process.execPath,
-        [
-          tsc,
-          '--noEmit',
-          '--strict',
-          '--skipLibCheck',
-          'false',
-          '--module',
-          'nodenext',
-          '--moduleResolution',
-          'nodenext',
-          '--target',
-          'es2022',
-          join(dir, 'consumer.ts'),
-        ],
-        { encoding: 'utf8' },
-      );
-      expect(r.stdout + r.stderr).toBe('');
-      expect(r.status).toBe(0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    );
   });
 });
 
@@ -117,33 +121,7 @@ for (const p of planners) {
     });
 
     it('type-checks a strict consumer against dist/index.d.ts, library checks on', () => {
-      const dir = mkdtempSync(join(tmpdir(), 'isthmus-types-'));
-      try {
-        writeFileSync(join(dir, 'consumer.ts'), p.consumer.replace('DIST', `${pdist}index.js`));
-        const tsc = fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url));
-        const r = spawnSync(
-          process.execPath,
-          [
-            tsc,
-            '--noEmit',
-            '--strict',
-            '--skipLibCheck',
-            'false',
-            '--module',
-            'nodenext',
-            '--moduleResolution',
-            'nodenext',
-            '--target',
-            'es2022',
-            join(dir, 'consumer.ts'),
-          ],
-          { encoding: 'utf8' },
-        );
-        expect(r.stdout + r.stderr).toBe('');
-        expect(r.status).toBe(0);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      expectConsumerTypeChecks(p.consumer.replace('DIST', `${pdist}index.js`));
     });
   });
 }
