@@ -120,6 +120,36 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
     });
   });
 
+  describe('interface names with dots', () => {
+    it("net1.100's rp_filter is set through sysctl's slash form and lands in /proc/sys/.../net1.100/", async () => {
+      const pod = await lab.netns('dotpod');
+      const node = await lab.netns('dotnode');
+      // No 8021q module here: a veth named like a VLAN device stands in for one.
+      await lab.veth(pod, 'eth0', node, 'pe0', { a: ['192.0.2.60/24'], b: ['192.0.2.1/24'] });
+      await lab.veth(pod, 'net1.100', node, 'pn1', { a: ['198.18.60.5/24'], b: ['198.18.60.1/24'] });
+      await pod.ipBatch('route add default via 192.0.2.1 dev eth0\n');
+      const plan = planPodRoutes({
+        nics: [
+          { name: 'eth0', addresses: ['192.0.2.60/24'], routes: [{ dst: 'default', via: '192.0.2.1' }] },
+          { name: 'net1.100', addresses: ['198.18.60.5/24'], routes: [] },
+        ],
+        nodeIPs: ['198.18.0.1'],
+        clusterPodCIDRs: ['10.233.64.0/18'],
+        mode: 'overlay',
+        podRPFilter: 2,
+      });
+      expect(await converge(pod, plan.pod)).toEqual(plan.pod);
+      const file = '/proc/sys/net/ipv4/conf/net1.100/rp_filter';
+      await pod.must('sh', ['-c', `echo 0 > ${file}`]);
+      for (const s of plan.sysctls) {
+        await sysctl(pod, { [s.name]: s.value });
+        expect((await pod.must('cat', [s.path])).trim(), s.path).toBe(s.value);
+      }
+      expect(plan.sysctls.map((s) => s.name)).toContain('net.ipv4.conf.net1/100.rp_filter');
+      expect((await pod.must('cat', [file])).trim()).toBe('2');
+    });
+  });
+
   describe('the underlay reply path', () => {
     it('answers a connection that arrived over veth0 over veth0, though main says eth0; without the mangle rules it would not', async () => {
       const node = await lab.netns('rpnode');

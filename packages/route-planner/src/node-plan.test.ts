@@ -201,6 +201,70 @@ describe('planNodeRoutes examples', () => {
     expect(planNodeRoutes(wider, 'a-1').plan.devices[0]).toMatchObject({ mtu: 1420 });
   });
 
+  it('node MTU floor: the VXLAN device keeps at least 576 bytes, counting 20 more over an IPv6 underlay', () => {
+    const topo = (underlayIP: string, mtu: number): Topology => ({
+      clusters: [
+        { name: 'a', mode: 'p2p', podCIDRs: ['10.1.0.0/16'] },
+        { name: 'b', mode: 'p2p', podCIDRs: ['10.2.0.0/16'] },
+      ],
+      nodes: [
+        { name: 'a-1', cluster: 'a', underlayIP, podCIDRs: ['10.1.1.0/24'], mtu },
+        { name: 'b-1', cluster: 'b', underlayIP: '198.18.0.9', podCIDRs: ['10.2.1.0/24'] },
+      ],
+    });
+    const device = (t: Topology) => planNodeRoutes(t, 'a-1').plan.devices[0];
+    expect(device(topo('198.18.0.1', 626))).toMatchObject({ mtu: 576 });
+    expect(thrown(() => createTopologyState(topo('198.18.0.1', 625))).details).toMatchObject({
+      field: 'node "a-1".mtu',
+      value: 625,
+    });
+    expect(device(topo('2001:db8::1', 646))).toMatchObject({ mtu: 576 });
+    const e = thrown(() => createTopologyState(topo('2001:db8::1', 645)));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.details).toMatchObject({ field: 'node "a-1".mtu', value: 645 });
+    expect(e.message).toContain('646');
+  });
+
+  it('refuses an IPv6 VTEP CIDR wider than /96: the VTEP MAC holds only the last 32 bits, so two nodes could share one', () => {
+    const v6 = (vtepCIDR: string, allocations: Array<readonly [string, string]>): Topology => ({
+      clusters: [
+        { name: 'a', mode: 'p2p', podCIDRs: ['2001:db8:10::/56'] },
+        { name: 'b', mode: 'p2p', podCIDRs: ['2001:db8:20::/56'] },
+      ],
+      nodes: [
+        { name: 'a-1', cluster: 'a', underlayIP: '2001:db8::1', podCIDRs: ['2001:db8:10:1::/64'] },
+        { name: 'b-1', cluster: 'b', underlayIP: '2001:db8::2', podCIDRs: ['2001:db8:20:1::/64'] },
+      ],
+      options: { vtepCIDR },
+      previous: { version: 1, vteps: { version: 1, pool: 'vtep', subnet: vtepCIDR, allocations } },
+    });
+    // Restored VTEPs that differ only above the last 32 bits would both get the MAC 0e:fe:00:00:00:01.
+    const wide = v6('2001:db8:240::/64', [
+      ['a-1', '2001:db8:240:0:1::1'],
+      ['b-1', '2001:db8:240:0:2::1'],
+    ]);
+    const e = thrown(() => createTopologyState(wide));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toContain('2001:db8:240::/64');
+    expect(e.details).toMatchObject({ field: 'options.vtepCIDR', value: '2001:db8:240::/64' });
+    const { previous: _, ...fresh } = wide;
+    expect(thrown(() => createTopologyState(fresh)).code).toBe('INVALID_ARGUMENT');
+    expect(thrown(() => createTopologyState({ ...fresh, options: { vtepCIDR: '2001:db8::/95' } })).code).toBe(
+      'INVALID_ARGUMENT',
+    );
+    // At /96 the last 32 bits are the whole host part: distinct VTEPs, distinct MACs.
+    const ok = createTopologyState(
+      v6('2001:db8:240::/96', [
+        ['a-1', '2001:db8:240::1:0'],
+        ['b-1', '2001:db8:240::1'],
+      ]),
+    );
+    expect([ok.node('a-1')!.vtepMAC, ok.node('b-1')!.vtepMAC]).toEqual([
+      '0e:fe:00:01:00:00',
+      '0e:fe:00:00:00:01',
+    ]);
+  });
+
   it('honours options for devices, table, rule priority and VTEP CIDR', () => {
     const { plan } = planNodeRoutes(
       {

@@ -15,11 +15,16 @@ import {
   routeKey,
   ruleKey,
 } from './plan';
-import { createTopologyState, type Hazard, type NodeRec, type Topology, TopologyState } from './topology';
+import {
+  createTopologyState,
+  type Hazard,
+  type NodeRec,
+  type Topology,
+  TopologyState,
+  vxlanOverheadOver,
+} from './topology';
 
 const ZERO_MAC = '00:00:00:00:00:00';
-/** Bytes an IPv6 outer header adds to the VXLAN overhead (40 instead of 20). */
-const IPV6_EXTRA_HEADER = 20;
 
 /** A remote CIDR left out of a node's plan, or a node that cannot reach other clusters. */
 export type RouteConflict =
@@ -118,8 +123,7 @@ export function localPart(
   const cluster = state.clusters.get(x.cluster)!;
   const gwPeers = gatewayPeers(state, x.cluster);
   const bits = o.vtepFamily === 4 ? 32 : 128;
-  // An IPv6 outer header is 20 bytes longer; the kernel clamps a VXLAN device over IPv6 to underlay MTU - 70.
-  const mtu = x.mtu - o.vxlanOverhead - (familyOfText(x.underlay) === 6 ? IPV6_EXTRA_HEADER : 0);
+  const mtu = x.mtu - vxlanOverheadOver(familyOfText(x.underlay), o);
   const dev = x.spec.underlayDevice;
   const vx = (v: typeof o.p2pVxlan): Device => ({
     kind: 'vxlan',

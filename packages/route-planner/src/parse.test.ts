@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { diffPlan, isEmptyDiff } from './diff';
 import { parseIpJson, parseIptablesSave, scopeToPlan } from './parse';
 import { canonicalPlan } from './plan';
 import { thrown } from './test-support';
@@ -211,6 +212,75 @@ describe('parseIpJson', () => {
       { priority: 32767, src: 'all', table: 'default' },
     ];
     expect(parseIpJson({ rules: node }).rules).toEqual([{ family: 4, priority: 1000, table: 500 }]);
+  });
+
+  it('leaves out FDB entries with their own port, VNI, via device or nexthop (a plan cannot express them)', () => {
+    // Captured from `bridge -json fdb show` (iproute2 6.1) after `bridge fdb append 00:00:00:00:00:00 dev vx-t
+    // dst ... port 5000 | vni 77 | via v0`; the kernel prints port/vni only when they differ from the device's.
+    const foreign = [
+      {
+        mac: '00:00:00:00:00:00',
+        ifname: 'vx-t',
+        dst: '192.0.2.3',
+        port: 5000,
+        flags: ['self'],
+        state: 'permanent',
+      },
+      {
+        mac: '00:00:00:00:00:00',
+        ifname: 'vx-t',
+        dst: '192.0.2.4',
+        vni: 77,
+        flags: ['self'],
+        state: 'permanent',
+      },
+      {
+        mac: '00:00:00:00:00:00',
+        ifname: 'vx-t',
+        dst: '192.0.2.5',
+        viaIf: 'v0',
+        flags: ['self'],
+        state: 'permanent',
+      },
+      {
+        mac: '0e:00:00:00:00:07',
+        ifname: 'vx-t',
+        dst: '192.0.2.7',
+        viaIfIndex: 4,
+        linkNetNsId: 0,
+        flags: ['self'],
+        state: 'permanent',
+      },
+      {
+        mac: '0e:00:00:00:00:08',
+        ifname: 'vx-t',
+        dst: '192.0.2.8',
+        src_vni: 9,
+        flags: ['self'],
+        state: 'permanent',
+      },
+      {
+        mac: '0e:00:00:00:00:09',
+        ifname: 'vx-t',
+        dst: '192.0.2.9',
+        nhid: 3,
+        flags: ['self'],
+        state: 'permanent',
+      },
+      {
+        mac: '0e:00:00:00:00:0a',
+        ifname: 'br-t',
+        dst: '192.0.2.10',
+        vlan: 5,
+        flags: ['self'],
+        state: 'permanent',
+      },
+    ];
+    const observed = parseIpJson({ fdb: [...fdb, ...foreign] });
+    expect(observed.fdb).toEqual(parseIpJson({ fdb }).fdb);
+    // So an agent converging vx-t never deletes them (a `fdb del ... dst` without their port/vni would not match).
+    const desired = canonicalPlan({ fdb: parseIpJson({ fdb }).fdb });
+    expect(isEmptyDiff(diffPlan(scopeToPlan(observed, desired), desired))).toBe(true);
   });
 
   it('scopeToPlan keeps only rules that look up a table the plan uses (other software owns the rest)', () => {

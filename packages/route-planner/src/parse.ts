@@ -234,6 +234,9 @@ function parseAddrs(addrs: Obj[]): AddressEntry[] {
   return out;
 }
 
+/** FDB fields an FdbEntry cannot express: entries with them send elsewhere or otherwise, so are never ours. */
+const FOREIGN_FDB_KEYS = ['port', 'vni', 'src_vni', 'viaIf', 'viaIfIndex', 'linkNetNsId', 'nhid', 'vlan'];
+
 const MANGLE_RE =
   /^-A (PREROUTING|OUTPUT)(?: -i (\S+))?(?: -m conntrack --ctstate (NEW))? -j (?:MARK --set-xmark (0x[0-9a-f]+)\/0xffffffff|CONNMARK --(save-mark|restore-mark) --nfmask 0xffffffff --ctmask 0xffffffff)$/;
 
@@ -271,7 +274,9 @@ export function parseIptablesSave(text: string, family: Family): MangleRule[] {
  * routes of type local/broadcast/multicast, the whole local table, protocol kernel and ra routes
  * (connected subnets, fe80::/64, router advertisements), multipath routes; the default rules
  * (0 local, 32766 main, 32767 default); neighbour entries that are not PERMANENT; FDB entries without a
- * remote `dst` (the multicast entries every device has); link-local and host-scope addresses.
+ * remote `dst` (the multicast entries every device has); link-local and host-scope addresses. Also left out,
+ * as not ours: rules with selectors a Rule cannot express, and FDB entries with their own port, VNI, source
+ * VNI, via device, nexthop or VLAN (so scopeToPlan never hands them to a diff to delete).
  * Table names main/local/default become 254/255/253.
  */
 export function parseIpJson(input: IpJsonInput): Plan {
@@ -303,6 +308,7 @@ export function parseIpJson(input: IpJsonInput): Plan {
   const fdb: FdbEntry[] = [];
   for (const o of list(input.fdb, 'fdb')) {
     if (typeof o.dst !== 'string' || typeof o.ifname !== 'string' || typeof o.mac !== 'string') continue;
+    if (FOREIGN_FDB_KEYS.some((k) => o[k] !== undefined)) continue;
     fdb.push({ dev: o.ifname, lladdr: o.mac, dst: o.dst });
   }
   const mangle = [

@@ -172,6 +172,21 @@ describe('planPodRoutes (Spiderpool coordinator semantics)', () => {
     expect(p.pod.routes.filter((r) => r.table === 101 && /^fe[89ab]/.test(r.dst))).toEqual([]);
   });
 
+  it('sysctls write the dots of interface names (VLANs like net1.100) as slashes, and give the /proc/sys path', () => {
+    const vlan = { ...net1, name: 'net1.100' };
+    const { sysctls } = planPodRoutes({ ...base, nics: [eth0, vlan], podRPFilter: 2 });
+    expect(sysctls).toEqual([
+      { name: 'net.ipv4.conf.all.rp_filter', path: '/proc/sys/net/ipv4/conf/all/rp_filter', value: '2' },
+      { name: 'net.ipv4.conf.eth0.rp_filter', path: '/proc/sys/net/ipv4/conf/eth0/rp_filter', value: '2' },
+      {
+        name: 'net.ipv4.conf.net1/100.rp_filter',
+        path: '/proc/sys/net/ipv4/conf/net1.100/rp_filter',
+        value: '2',
+      },
+      { name: 'net.ipv4.conf.veth0.rp_filter', path: '/proc/sys/net/ipv4/conf/veth0/rp_filter', value: '2' },
+    ]);
+  });
+
   it('never plans two routes with one table and destination, and is deterministic', () => {
     fc.assert(
       fc.property(

@@ -82,8 +82,20 @@ export interface PodRouteInput {
 }
 
 export interface Sysctl {
+  /** sysctl's dotted name; dots inside an interface name are written as slashes (eth0.100 -> eth0/100). */
   readonly name: string;
+  /** The same setting as a /proc/sys file. */
+  readonly path: string;
   readonly value: string;
+}
+
+/** An IPv4 per-interface sysctl: sysctl(8) would read a VLAN's dot (eth0.100) as a path separator. */
+function confSysctl(dev: string, key: string, value: string): Sysctl {
+  return {
+    name: `net.ipv4.conf.${dev.replaceAll('.', '/')}.${key}`,
+    path: `/proc/sys/net/ipv4/conf/${dev}/${key}`,
+    value,
+  };
 }
 
 export interface PodRoutePlan {
@@ -463,7 +475,7 @@ export function planPodRoutes(input: PodRouteInput): PodRoutePlan {
     rp === -1
       ? []
       : ['all', ...nics.slice(0, last + 1).map((n) => n.name), ...(veth ? [POD_VETH] : [])]
-          .map((d) => ({ name: `net.ipv4.conf.${d}.rp_filter`, value: String(rp) }))
+          .map((d) => confSysctl(d, 'rp_filter', String(rp)))
           .sort((a, b) => (a.name < b.name ? -1 : 1));
   return { pod: pod.build(), host: host.build(), sysctls, tables, modes };
 }

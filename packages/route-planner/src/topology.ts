@@ -155,6 +155,15 @@ export interface NodeInfo {
 }
 
 const ZERO_MAC = '00:00:00:00:00:00';
+/** Bytes an IPv6 outer header adds to the VXLAN overhead (40 instead of 20). */
+const IPV6_EXTRA_HEADER = 20;
+/** The smallest VXLAN device MTU a node may end up with (IPv4's minimum datagram size). */
+const MIN_VXLAN_MTU = 576;
+
+/** What VXLAN costs over this underlay: the kernel clamps a VXLAN device over IPv6 to underlay MTU - 70. @internal */
+export function vxlanOverheadOver(underlay: Family, opts: ResolvedNodeOptions): number {
+  return opts.vxlanOverhead + (underlay === 6 ? IPV6_EXTRA_HEADER : 0);
+}
 
 /** @internal */
 export function intIn(value: unknown, lo: number, hi: number, field: string): number {
@@ -194,6 +203,14 @@ function vxlan(given: Partial<VxlanOptions> | undefined, dflt: VxlanOptions, fie
 /** Options with defaults filled in and checked. */
 export function resolveNodeOptions(o: NodeRouteOptions = {}): ResolvedNodeOptions {
   const vtepCIDR = prefixOf(o.vtepCIDR ?? '240.0.0.0/12', 'options.vtepCIDR');
+  if (vtepCIDR.family === 6 && vtepCIDR.bits < 96) {
+    // The VTEP MAC carries the address's last 32 bits: a wider host part (or a snapshot using it) repeats MACs.
+    throw new RoutePlannerError(
+      'INVALID_ARGUMENT',
+      `options.vtepCIDR: ${vtepCIDR} is wider than /96; VTEP MACs encode only the last 32 bits of the address, so two nodes could share a MAC`,
+      { field: 'options.vtepCIDR', value: vtepCIDR.toString() },
+    );
+  }
   const gatewayVxlan = vxlan(
     o.gatewayVxlan,
     { name: 'vx-submariner', vni: 100, port: 4800 },
@@ -335,9 +352,11 @@ export function checkNodeSpec(spec: NodeSpec, cluster: ClusterRec | undefined, o
       },
     );
   }
-  const underlay = addrOf(spec.underlayIP, `${field}.underlayIP`).toString();
+  const underlayAddr = addrOf(spec.underlayIP, `${field}.underlayIP`);
+  const underlay = underlayAddr.toString();
   if (spec.underlayDevice !== undefined) ifname(spec.underlayDevice, `${field}.underlayDevice`);
-  const mtu = intIn(spec.mtu ?? 1500, 576 + opts.vxlanOverhead, 65535, `${field}.mtu`);
+  const floor = MIN_VXLAN_MTU + vxlanOverheadOver(underlayAddr.family, opts);
+  const mtu = intIn(spec.mtu ?? 1500, floor, 65535, `${field}.mtu`);
   const pod = cidrList(spec.podCIDRs, `${field}.podCIDRs`, opts.vtepFamily);
   for (const p of pod) {
     if (!cluster.pod.some((c) => c.contains(p))) {
