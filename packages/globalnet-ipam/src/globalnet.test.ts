@@ -94,6 +94,39 @@ describe('createGlobalnet', () => {
     );
   });
 
+  it('an egress size that is not an integer is INVALID_EGRESS_SIZE naming it; only an omitted one is the default', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/24' });
+    const before = JSON.stringify(gn.snapshot());
+    for (const [n, shown] of [
+      [null, 'null'],
+      ['8', '"8"'],
+      [Number.NaN, 'NaN'],
+      [2.5, '2.5'],
+    ] as const) {
+      const e = thrown(() => gn.allocateEgress({ kind: 'cluster' }, n as never), 'INVALID_EGRESS_SIZE');
+      expect(e.message).toContain(`egress/cluster ${shown} must be`);
+      expect(e.details.value).toBe(n);
+      thrown(
+        () => gn.allocateEgress({ kind: 'namespace', namespace: 'a' }, n as never),
+        'INVALID_EGRESS_SIZE',
+      );
+    }
+    expect(JSON.stringify(gn.snapshot())).toBe(before);
+    expect(gn.allocateEgress({ kind: 'cluster' }, undefined)).toHaveLength(8);
+    expect(gn.allocateEgress({ kind: 'namespace', namespace: 'a' })).toHaveLength(1);
+  });
+
+  it('stats() counts exactly, as bigint, even for an IPv6 /64', () => {
+    const v6 = createGlobalnet({ globalCidr: 'fd00:242::/64' });
+    v6.allocateEgress({ kind: 'cluster' });
+    v6.allocateIngress({ kind: 'service', namespace: 'a', name: 'b' });
+    // 2^64 addresses less the subnet-router anycast address; a number would round both to 2^64.
+    expect(v6.stats()).toEqual({ total: 2n ** 64n - 1n, allocated: 9, free: 2n ** 64n - 10n, owners: 2 });
+    const v4 = createGlobalnet({ globalCidr: '242.0.0.0/16' });
+    v4.allocateEgress({ kind: 'cluster' });
+    expect(v4.stats()).toEqual({ total: 65_534n, allocated: 8, free: 65_526n, owners: 1 });
+  });
+
   it('works for IPv6', () => {
     const gn = createGlobalnet({ globalCidr: 'fd00:242::/64' });
     expect(gn.allocateEgress({ kind: 'cluster' })[0]).toBe('fd00:242::1');
@@ -113,6 +146,21 @@ describe('createGlobalnet', () => {
     expect(bigger.snapshot().allocations).toEqual(gn.snapshot().allocations);
     expect(gn.globalCidr).toBe('242.0.0.0/24');
     thrown(() => updateGlobalnet(gn, { globalCidr: 'fd00::/64' }), 'FAMILY_MISMATCH');
+  });
+
+  it('updateGlobalnet refuses anything that createGlobalnet or restoreGlobalnet did not make', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/24' });
+    const spec = { globalCidr: '242.0.0.0/23' };
+    for (const fake of [null, undefined, 'gn', { ...gn }, Object.create(gn) as object]) {
+      const e = thrown(() => updateGlobalnet(fake as never, spec), 'INVALID_ARGUMENT');
+      expect(e.message).toContain(
+        'updateGlobalnet needs a Globalnet from createGlobalnet or restoreGlobalnet',
+      );
+      expect(e.details.value).toBe(fake);
+    }
+    expect(thrown(() => updateGlobalnet(null as never, spec)).message).toMatch(/got null$/);
+    const restored = restoreGlobalnet(gn.spec, gn.snapshot());
+    expect(updateGlobalnet(updateGlobalnet(restored, spec), gn.spec).globalCidr).toBe('242.0.0.0/24');
   });
 });
 
@@ -183,6 +231,55 @@ describe('restoreGlobalnet', () => {
     expect(
       (e.details.conflicts as Array<{ reason: string; owner: string }>).map((c) => `${c.reason}:${c.owner}`),
     ).toEqual(['invalid-entry:ep/a/s/fd00::1', 'invalid-entry:ep/a/s/10.0.0.01']);
+  });
+
+  it('a snapshot of a smaller global CIDR restores into the grown one the spec names, and goes on from there', () => {
+    const gn = createGlobalnet({ globalCidr: '242.0.0.0/24' });
+    gn.allocateEgress({ kind: 'cluster' });
+    gn.allocateIngress({ kind: 'service', namespace: 'a', name: 'b' });
+    const r = restoreGlobalnet({ globalCidr: '242.0.0.0/16' }, frozen(gn.snapshot()));
+    expect(r.globalCidr).toBe('242.0.0.0/16');
+    expect(r.snapshot()).toEqual({ ...gn.snapshot(), globalCidr: '242.0.0.0/16' });
+    for (let i = 0; i < 300; i++) r.allocateIngress({ kind: 'pod', namespace: 'p', name: `p${i}` });
+    expect(r.ownerOf('242.0.1.53')).toBe('pod/p/p299'); // past the old /24
+    // A smaller CIDR of the same family that still holds every allocation is allowed too (as updateGlobalnet).
+    expect(restoreGlobalnet({ globalCidr: '242.0.0.0/25' }, gn.snapshot()).stats().allocated).toBe(9);
+  });
+
+  it('a snapshot of another global CIDR whose allocations the spec leaves out reports both CIDRs in the one SNAPSHOT_CONFLICT', () => {
+    const gn = createGlobalnet({ globalCidr: '242.1.0.0/16' });
+    gn.allocateEgress({ kind: 'cluster' });
+    gn.allocateIngress({ kind: 'service', namespace: 'a', name: 'b' });
+    const e = thrown(
+      () => restoreGlobalnet({ globalCidr: '242.0.0.0/16' }, gn.snapshot()),
+      'SNAPSHOT_CONFLICT',
+    );
+    expect(e.details.conflicts).toEqual([
+      {
+        reason: 'global-cidr-mismatch',
+        globalCidr: '242.1.0.0/16',
+        message:
+          "snapshot globalCidr 242.1.0.0/16 differs from the spec's globalCidr 242.0.0.0/16, which leaves out 2 allocation(s)",
+      },
+      expect.objectContaining({ reason: 'out-of-range', owner: 'egress/cluster' }),
+      expect.objectContaining({ reason: 'out-of-range', owner: 'svc/a/b' }),
+    ]);
+    expect(e.message).toContain('snapshot globalCidr 242.1.0.0/16 differs');
+    // A change of family is a conflict even with nothing allocated; so is a recorded CIDR that does not parse.
+    const empty = createGlobalnet({ globalCidr: 'fd00:242::/64' }).snapshot();
+    const fam = thrown(() => restoreGlobalnet({ globalCidr: '242.0.0.0/16' }, empty), 'SNAPSHOT_CONFLICT');
+    expect(fam.details.conflicts).toEqual([
+      expect.objectContaining({ reason: 'global-cidr-mismatch', globalCidr: 'fd00:242::/64' }),
+    ]);
+    const bad = thrown(
+      () =>
+        restoreGlobalnet({ globalCidr: '242.0.0.0/16' }, { ...gn.snapshot(), globalCidr: '242.0.0.1/16' }),
+      'SNAPSHOT_CONFLICT',
+    );
+    expect((bad.details.conflicts as Array<{ reason: string; message: string }>)[0]).toEqual({
+      reason: 'invalid-entry',
+      message: expect.stringContaining('snapshot globalCidr "242.0.0.1/16" is not a valid CIDR'),
+    });
   });
 
   it('a restored allocator continues exactly like the original', () => {

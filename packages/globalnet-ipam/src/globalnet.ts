@@ -57,10 +57,15 @@ export interface HealthCheckAllocation {
   readonly globalIp: string;
 }
 
+/** Like @isthmus/ipam's PoolStats: total and free are bigint, exact for an IPv6 /64 (2^64 - 1 addresses). */
 export interface GlobalnetStats {
-  readonly total: number;
+  /** Addresses that can be handed out (not the IPv4 network/broadcast or IPv6 subnet-router anycast address). */
+  readonly total: bigint;
+  /** Addresses held by owners. */
   readonly allocated: number;
-  readonly free: number;
+  /** total - allocated. */
+  readonly free: bigint;
+  /** Owner keys holding addresses. */
   readonly owners: number;
 }
 
@@ -83,13 +88,16 @@ export type GlobalnetConflictReason =
   | 'out-of-range'
   | 'missing-selector'
   | 'invalid-selector'
-  | 'orphan-selector';
+  | 'orphan-selector'
+  | 'global-cidr-mismatch';
 
 export interface GlobalnetConflict {
   readonly reason: GlobalnetConflictReason;
   readonly owner?: string;
   readonly address?: string;
   readonly heldBy?: string;
+  /** The global CIDR the snapshot recorded (global-cidr-mismatch). */
+  readonly globalCidr?: string;
   readonly message: string;
 }
 
@@ -186,6 +194,9 @@ function checkSelector(selector: unknown, where: string): LabelSelector {
   return selector as LabelSelector;
 }
 
+// Instances made here, so updateGlobalnet can refuse look-alikes it cannot reach into.
+const instances = new WeakSet<object>();
+
 class GlobalnetImpl implements Globalnet {
   readonly spec: GlobalnetSpec;
   readonly globalCidr: string;
@@ -199,6 +210,7 @@ class GlobalnetImpl implements Globalnet {
     this.globalCidr = pool.subnet.toString();
     this.family = pool.family;
     this.selectors = selectors;
+    instances.add(this);
   }
 
   allocateIngress(target: IngressTarget): string {
@@ -224,11 +236,13 @@ class GlobalnetImpl implements Globalnet {
 
   allocateEgress(scope: EgressScope, n?: number): string[] {
     const owner = egressOwner(scope);
+    // Only an omitted n means the default: null, '8' or NaN are caller bugs, reported below.
     const size =
-      n ??
-      (scope.kind === 'cluster'
-        ? (this.spec.clusterEgressSize ?? DEFAULT_CLUSTER_EGRESS_SIZE)
-        : (this.spec.scopeEgressSize ?? DEFAULT_SCOPE_EGRESS_SIZE));
+      n !== undefined
+        ? n
+        : scope.kind === 'cluster'
+          ? (this.spec.clusterEgressSize ?? DEFAULT_CLUSTER_EGRESS_SIZE)
+          : (this.spec.scopeEgressSize ?? DEFAULT_SCOPE_EGRESS_SIZE);
     checkEgressSize(size, `egress block size for ${owner}`);
     const selector =
       scope.kind === 'pods'
@@ -307,7 +321,7 @@ class GlobalnetImpl implements Globalnet {
 
   stats(): GlobalnetStats {
     const s = this.pool.stats();
-    return { total: Number(s.total), allocated: s.allocated, free: Number(s.free), owners: s.owners };
+    return { total: s.total, allocated: s.allocated, free: s.free, owners: s.owners };
   }
 
   snapshot(): GlobalnetSnapshot {
@@ -344,6 +358,14 @@ export function createGlobalnet(spec: GlobalnetSpec): Globalnet {
  * no longer holds every allocated address is GLOBAL_CIDR_TOO_SMALL, listing them; the original is unchanged.
  */
 export function updateGlobalnet(globalnet: Globalnet, spec: GlobalnetSpec): Globalnet {
+  if (typeof globalnet !== 'object' || globalnet === null || !instances.has(globalnet)) {
+    const text = show(globalnet);
+    throw new GlobalnetError(
+      'INVALID_ARGUMENT',
+      `updateGlobalnet needs a Globalnet from createGlobalnet or restoreGlobalnet, got ${text.length > 80 ? `${text.slice(0, 77)}...` : text}`,
+      { field: 'globalnet', value: globalnet },
+    );
+  }
   const poolSpec = poolSpecOf(spec);
   const impl = globalnet as GlobalnetImpl;
   const from = impl.currentPool();
@@ -476,10 +498,43 @@ function checkEntries(snapshot: GlobalnetSnapshot, family: Family): GlobalnetCon
 }
 
 /**
+ * The snapshot's recorded global CIDR against the spec's. Another CIDR of the same family that holds every
+ * allocation is allowed (the controller restarts after the CIDR grew, as updateGlobalnet allows); a change
+ * of family, an invalid CIDR, or one that leaves allocations out (already listed as out-of-range) is a conflict.
+ */
+function checkRecordedCidr(
+  recorded: unknown,
+  subnet: string,
+  conflicts: readonly GlobalnetConflict[],
+): GlobalnetConflict | undefined {
+  let cidr: ReturnType<typeof cidrOf>;
+  try {
+    cidr = cidrOf(recorded, 'snapshot globalCidr');
+  } catch (e) {
+    return { reason: 'invalid-entry', message: (e as Error).message };
+  }
+  const text = cidr.toString();
+  if (text === subnet) return undefined;
+  const family = cidrOf(subnet, 'globalCidr').family;
+  const outside = conflicts.filter((c) => c.reason === 'out-of-range').length;
+  if (cidr.family === family && outside === 0) return undefined;
+  return {
+    reason: 'global-cidr-mismatch',
+    globalCidr: text,
+    message:
+      cidr.family !== family
+        ? `snapshot globalCidr ${text} is IPv${cidr.family} but the spec's globalCidr ${subnet} is IPv${family}`
+        : `snapshot globalCidr ${text} differs from the spec's globalCidr ${subnet}, which leaves out ${outside} allocation(s)`,
+  };
+}
+
+/**
  * Rebuild the allocator from a snapshot (what a controller recorded in annotations and status). Every
  * conflict (an address claimed twice, an owner twice, an address outside the global CIDR, a block of the
  * wrong size, an unknown owner key, a missing or invalid selector) is reported in one SNAPSHOT_CONFLICT
- * whose `details.conflicts` lists them all; nothing is handed out twice.
+ * whose `details.conflicts` lists them all; nothing is handed out twice. A snapshot recorded over another
+ * global CIDR of the same family restores under the spec's CIDR when that holds every allocation (it grew);
+ * otherwise a global-cidr-mismatch conflict names both CIDRs.
  */
 export function restoreGlobalnet(spec: GlobalnetSpec, snapshot: GlobalnetSnapshot): Globalnet {
   const poolSpec = poolSpecOf(spec);
@@ -523,6 +578,8 @@ export function restoreGlobalnet(spec: GlobalnetSpec, snapshot: GlobalnetSnapsho
       });
     }
   }
+  const cidrConflict = checkRecordedCidr(s.globalCidr, poolSpec.subnet, conflicts);
+  if (cidrConflict !== undefined) conflicts.unshift(cidrConflict);
   if (conflicts.length > 0 || pool === undefined) {
     const head = conflicts
       .slice(0, 5)

@@ -355,6 +355,14 @@ describeKernel('remap NAT translates prefix to prefix, keeping host bits', ['net
       }
     });
   });
+
+  it('without the rules nothing gets through (the test can fail)', async () => {
+    await t.gwB.must('nft', ['delete', 'table', 'ip', 'isthmus-remap']);
+    const r = await t.client.run(process.execPath, ['-e', client('10.128.0.20', '10.0.0.10', 1500)], {
+      timeoutMs: 10_000,
+    });
+    expect(r.code).not.toBe(0);
+  });
 });
 
 describeKernel(
