@@ -18,6 +18,7 @@ export type CableErrorCode =
   | 'NO_REACHABLE_ENDPOINT'
   | 'INVALID_LEASE'
   | 'VTEP_CONFLICT'
+  | 'ENDPOINT_CONFLICT'
   | 'NOT_A_FAILOVER';
 
 const MARKER = Symbol.for('@isthmus/cable.CableError');

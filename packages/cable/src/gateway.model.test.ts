@@ -3,8 +3,10 @@ import { describe, expect, it } from 'vitest';
 import {
   type Election,
   electGateway,
+  formatMicroTime,
   type GatewayCandidate,
   type Lease,
+  type LeaseObservation,
   leaseExpiry,
   releaseLease,
 } from './gateway';
@@ -20,6 +22,35 @@ interface Model {
   /** Each node's claim to the role: [from, until) as the lease it last wrote promised. */
   terms: { node: string; from: number; until: number }[];
   released: Set<string>;
+  /** Each node's clock minus the true one (constant: clocks may be off, but they run at the right rate). */
+  skew: Record<string, number>;
+  /** The observation each node's controller keeps between calls (null: none yet, or it restarted). */
+  seen: Record<string, LeaseObservation | null>;
+  /** True time at which each node's controller last saw the lease record change. */
+  seenTrue: Record<string, number>;
+  /** True time of the last write to the lease (null: never written). */
+  lastWrite: number | null;
+}
+
+const DURATION = 10_000;
+const clockOf = (m: Readonly<Model>, node: string) => m.now + m.skew[node]!;
+
+/** Stores a decision that writes the lease, and checks that no two nodes' terms overlap in true time. */
+function write(m: Model, e: Election): void {
+  if (e.action === 'renew' || e.action === 'acquire' || e.action === 'takeover') {
+    m.lease = e.lease;
+    m.lastWrite = m.now;
+    // The writer's claim lasts one duration of true time, whatever its clock wrote into the lease.
+    const until = m.now + DURATION;
+    const mine = m.terms.filter((t) => t.node === e.active && t.until >= m.now).at(-1);
+    if (mine && e.action === 'renew') mine.until = until;
+    else m.terms.push({ node: e.active!, from: m.now, until });
+  }
+  // Never two active gateways: the terms of different nodes do not overlap in time.
+  const ts = [...m.terms].sort((x, y) => x.from - y.from);
+  for (let i = 1; i < ts.length; i++) {
+    if (ts[i]!.node !== ts[i - 1]!.node) expect(ts[i]!.from).toBeGreaterThanOrEqual(ts[i - 1]!.until);
+  }
 }
 interface Real {
   elections: Election[];
@@ -63,7 +94,8 @@ class Release implements fc.Command<Model, Real> {
   check = (m: Readonly<Model>) => m.lease?.holderIdentity != null;
   run(m: Model): void {
     const holder = m.lease!.holderIdentity!;
-    m.lease = releaseLease(m.lease!, holder, m.now);
+    m.lease = releaseLease(m.lease!, holder, clockOf(m, holder));
+    m.lastWrite = m.now;
     // The holder stops acting as gateway the moment it releases.
     for (const t of m.terms) if (t.node === holder && t.until > m.now) t.until = m.now;
     m.released.add(holder);
@@ -105,45 +137,129 @@ class Elect implements fc.Command<Model, Real> {
     }
 
     if (e.action === 'renew' || e.action === 'acquire' || e.action === 'takeover') {
-      m.lease = e.lease;
-      const until = leaseExpiry(e.lease);
-      const mine = m.terms.filter((t) => t.node === e.active && t.until >= m.now).at(-1);
-      if (mine && e.action === 'renew') mine.until = until;
-      else m.terms.push({ node: e.active!, from: m.now, until });
-    } else if (before === null) {
-      m.lease = e.lease;
+      expect(leaseExpiry(e.lease)).toBe(m.now + DURATION);
     }
-    // Never two active gateways: the terms of different nodes do not overlap in time.
-    const ts = [...m.terms].sort((x, y) => x.from - y.from);
-    for (let i = 1; i < ts.length; i++) {
-      if (ts[i]!.node !== ts[i - 1]!.node) expect(ts[i]!.from).toBeGreaterThanOrEqual(ts[i - 1]!.until);
-    }
+    write(m, e);
   }
   toString = () => `elect(stale=${this.staleNode})`;
 }
 
+/**
+ * The controller on `node` runs electGateway with its own (skewed) clock and the observation it kept
+ * from its previous call, as client-go does, and writes what it decides.
+ */
+class SkewedElect implements fc.Command<Model, Real> {
+  constructor(
+    readonly node: string,
+    readonly staleNode: string | null,
+  ) {}
+  check = () => true;
+  run(m: Model, r: Real): void {
+    const stale = this.staleNode === null ? null : { [this.staleNode]: !m.health[this.staleNode] };
+    const local = clockOf(m, this.node);
+    const before = m.lease;
+    const prev = m.seen[this.node]!;
+    const e = electGateway(view(m, stale), before, local, { leaseDurationSeconds: 10, observed: prev });
+    r.elections.push(e);
+    m.seen[this.node] = e.observation;
+    if (e.observation.observedAt === local) m.seenTrue[this.node] = m.now;
+    const holder = before?.holderIdentity ?? null;
+    // Live in true time: less than one duration since the holder's last write.
+    const live = holder !== null && m.lastWrite !== null && m.now < m.lastWrite + DURATION;
+    const sawEligible = (n: string) => (stale?.[n] ?? m.health[n]!) && m.labelled[n]!;
+
+    if (live) expect(e.active).toBe(holder);
+    if (live) expect(e.lease.holderIdentity).toBe(holder);
+    if (live && sawEligible(holder!)) expect(['keep', 'renew']).toContain(e.action);
+    if (live && !sawEligible(holder!)) expect(e.action).toBe('wait');
+    if (e.action === 'acquire' || e.action === 'takeover') expect(sawEligible(e.active!)).toBe(true);
+    if (holder !== null && e.lease.holderIdentity !== holder) {
+      // Takeover only after the lease went unrenewed for its duration, on the observer's own clock...
+      expect(prev).not.toBeNull();
+      expect(local - prev!.observedAt).toBeGreaterThanOrEqual(DURATION);
+      // ...having seen the record as it now is (no write since), and so also in true time.
+      expect(m.seenTrue[this.node]!).toBeGreaterThanOrEqual(m.lastWrite!);
+      expect(m.now - m.lastWrite!).toBeGreaterThanOrEqual(DURATION);
+    }
+    if (e.action === 'renew' || e.action === 'acquire' || e.action === 'takeover') {
+      expect(e.observation.observedAt).toBe(local);
+      expect(e.lease.renewTime).toBe(formatMicroTime(local));
+    }
+    write(m, e);
+  }
+  toString = () => `skewedElect(${this.node}, stale=${this.staleNode})`;
+}
+
+/** A node's controller restarts and forgets its observation. */
+class Restart implements fc.Command<Model, Real> {
+  constructor(readonly node: string) {}
+  check = () => true;
+  run(m: Model): void {
+    m.seen[this.node] = null;
+  }
+  toString = () => `restart(${this.node})`;
+}
+
+function initial(skew: Record<string, number>): Model {
+  return {
+    now: Date.parse('2025-01-01T00:00:00Z'),
+    lease: null,
+    health: { n1: true, n2: true, n3: true },
+    labelled: { n1: true, n2: true, n3: false },
+    terms: [],
+    released: new Set(),
+    skew,
+    seen: { n1: null, n2: null, n3: null },
+    seenTrue: {},
+    lastWrite: null,
+  };
+}
+
 describe('electGateway, model-based', () => {
+  const shared = [
+    fc.integer({ min: 1, max: 12_000 }).map((ms) => new Advance(ms)),
+    fc
+      .tuple(fc.constantFrom(...NODES), fc.boolean(), fc.boolean())
+      .map(([n, h, l]) => new SetHealth(n, h, l)),
+    fc.constant(new Release()),
+  ];
+  const skewedElect = fc
+    .tuple(fc.constantFrom(...NODES), fc.option(fc.constantFrom(...NODES), { nil: null }))
+    .map(([n, s]) => new SkewedElect(n, s));
+
   it('never two active gateways for one lease; takeover only after expiry; a healthy holder keeps the lease', () => {
     const commands = [
-      fc.integer({ min: 1, max: 12_000 }).map((ms) => new Advance(ms)),
-      fc
-        .tuple(fc.constantFrom(...NODES), fc.boolean(), fc.boolean())
-        .map(([n, h, l]) => new SetHealth(n, h, l)),
+      ...shared,
       fc.option(fc.constantFrom(...NODES), { nil: null }).map((n) => new Elect(n)),
-      fc.constant(new Release()),
+      // With true clocks, controllers that keep observations mix safely with ones that do not.
+      skewedElect,
+      fc.constantFrom(...NODES).map((n) => new Restart(n)),
     ];
     fc.assert(
       fc.property(fc.commands(commands, { maxCommands: 80 }), (cmds) => {
-        const model: Model = {
-          now: Date.parse('2025-01-01T00:00:00Z'),
-          lease: null,
-          health: { n1: true, n2: true, n3: true },
-          labelled: { n1: true, n2: true, n3: false },
-          terms: [],
-          released: new Set(),
-        };
+        const model = initial({ n1: 0, n2: 0, n3: 0 });
         fc.modelRun(() => ({ model, real: { elections: [] } }), cmds);
       }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('with skewed clocks and observations: never two holders; takeover only after a full duration unrenewed', () => {
+    // Offsets from a few seconds to two hours either way: renewTimes land in others' past and future.
+    const offset = fc.oneof(
+      fc.integer({ min: -20_000, max: 20_000 }),
+      fc.integer({ min: -7_200_000, max: 7_200_000 }),
+    );
+    const commands = [...shared, skewedElect, fc.constantFrom(...NODES).map((n) => new Restart(n))];
+    fc.assert(
+      fc.property(
+        fc.tuple(offset, offset, offset),
+        fc.commands(commands, { maxCommands: 80 }),
+        ([s1, s2, s3], cmds) => {
+          const model = initial({ n1: s1, n2: s2, n3: s3 });
+          fc.modelRun(() => ({ model, real: { elections: [] } }), cmds);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { electGateway, formatMicroTime, type GatewayCandidate, releaseLease } from './gateway';
 import { thrown } from './test-support';
@@ -31,6 +32,10 @@ describe('electGateway', () => {
       },
       nextActionAt: T0 + 7500,
       reason: 'the lease is free; n2 acquires it',
+      observation: {
+        record: '["n2",15,"2025-01-01T00:00:00.000000Z","2025-01-01T00:00:00.000000Z",1]',
+        observedAt: T0,
+      },
     });
   });
 
@@ -121,5 +126,142 @@ describe('electGateway', () => {
     });
     expect(e.active).toBe('a');
     expect(electGateway([{ node: 'a', healthy: true }], null, T0, { gatewayLabel: null }).active).toBe('a');
+  });
+
+  it('lease times are strict: an impossible date or time is INVALID_LEASE naming the field', () => {
+    for (const [field, value] of [
+      ['renewTime', '2025-02-30T10:00:00.000000Z'],
+      ['renewTime', '2024-02-30T00:00:00Z'],
+      ['acquireTime', '2025-04-31T00:00:00Z'],
+      ['acquireTime', '2025-13-01T00:00:00Z'],
+      ['renewTime', '2025-01-01T24:00:00Z'],
+      ['renewTime', '2025-01-01T10:60:00Z'],
+      ['renewTime', '2025-01-01T10:00:60Z'],
+      ['renewTime', '2025-01-01T10:00:00+24:00'],
+      ['renewTime', '2025-01-01T10:00:00+05:60'],
+      ['renewTime', '2025-00-10T10:00:00Z'],
+    ] as const) {
+      const e = thrown(() => electGateway(cands(['n1', true]), { holderIdentity: 'n1', [field]: value }, T0));
+      expect(e.code).toBe('INVALID_LEASE');
+      expect(e.details).toEqual({ field, value });
+      expect(e.message).toContain(`lease.${field} "${value}"`);
+    }
+    // Real dates pass: a leap day, an offset, nanoseconds, Kubernetes' MicroTime form.
+    for (const ok of [
+      '2024-02-29T23:59:59Z',
+      '2025-01-01T10:00:00+05:30',
+      '2025-01-01T00:00:00.123456789Z',
+      formatMicroTime(T0),
+    ]) {
+      expect(electGateway(cands(['n1', true]), { holderIdentity: 'n1', renewTime: ok }, T0).active).toBe(
+        'n1',
+      );
+    }
+  });
+
+  it('a lease time is accepted exactly when its fields name a real instant', () => {
+    const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1970, max: 2400 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 24 }),
+        fc.integer({ min: 0, max: 60 }),
+        (y, mo, d, h, mi) => {
+          const text = `${pad(y, 4)}-${pad(mo)}-${pad(d)}T${pad(h)}:${pad(mi)}:00.000000Z`;
+          const ms = Date.UTC(y, mo - 1, d, h, mi);
+          const real =
+            mo >= 1 && mo <= 12 && d >= 1 && h <= 23 && mi <= 59 && new Date(ms).getUTCDate() === d;
+          let ok = true;
+          try {
+            electGateway([], { renewTime: text }, T0);
+          } catch (e) {
+            expect((e as { code?: string }).code).toBe('INVALID_LEASE');
+            ok = false;
+          }
+          expect(ok).toBe(real);
+        },
+      ),
+    );
+  });
+
+  it('without an observation, a renewTime in the future counts as renewed now, never later', () => {
+    // n2's clock is an hour ahead: its renewTime lies in everybody else's future.
+    const lease = {
+      holderIdentity: 'n2',
+      leaseDurationSeconds: 10,
+      renewTime: formatMicroTime(T0 + 3_600_000),
+    };
+    const keep = electGateway(cands(['n1', true], ['n2', true]), lease, T0);
+    expect(keep).toMatchObject({ active: 'n2', action: 'keep', nextActionAt: T0 + 5000 });
+    const wait = electGateway(cands(['n1', true], ['n2', false]), lease, T0);
+    expect(wait).toMatchObject({ active: 'n2', action: 'wait', nextActionAt: T0 + 10000 });
+    expect(wait.reason).toContain(`expires at ${formatMicroTime(T0 + 10000)}`);
+  });
+
+  it('with observations, expiry is judged by when this caller saw the record change, not by its timestamps', () => {
+    const c = cands(['n1', true], ['n2', false]);
+    // n2's clock is an hour ahead; it wrote the lease and died.
+    const ahead = {
+      holderIdentity: 'n2',
+      leaseDurationSeconds: 10,
+      renewTime: formatMicroTime(T0 + 3_600_000),
+    };
+    const first = electGateway(c, ahead, T0, { observed: null });
+    expect(first).toMatchObject({ active: 'n2', action: 'wait', nextActionAt: T0 + 10000 });
+    expect(first.observation.observedAt).toBe(T0);
+    const later = electGateway(c, ahead, T0 + 9999, { observed: first.observation });
+    expect(later).toMatchObject({ action: 'wait', nextActionAt: T0 + 10000 });
+    expect(later.observation).toEqual(first.observation);
+    const take = electGateway(c, ahead, T0 + 10000, { observed: later.observation });
+    expect(take).toMatchObject({ active: 'n1', action: 'takeover' });
+    expect(take.lease.renewTime).toBe(formatMicroTime(T0 + 10000));
+    // The observation follows the lease this caller writes.
+    expect(take.observation.observedAt).toBe(T0 + 10000);
+    expect(
+      electGateway(cands(['n1', true]), take.lease, T0 + 12000, { observed: take.observation }),
+    ).toMatchObject({
+      active: 'n1',
+      action: 'keep',
+      nextActionAt: T0 + 15000,
+    });
+
+    // n2's clock is an hour behind: its fresh renewal looks long expired, but it was seen changing just now.
+    const behind = { ...ahead, renewTime: formatMicroTime(T0 + 5000 - 3_600_000) };
+    expect(electGateway(c, behind, T0 + 5000, { observed: null }).action).toBe('wait');
+    const seen = electGateway(c, behind, T0 + 5000, { observed: later.observation });
+    expect(seen).toMatchObject({ active: 'n2', action: 'wait', nextActionAt: T0 + 15000 });
+    expect(electGateway(c, behind, T0 + 14999, { observed: seen.observation }).action).toBe('wait');
+    expect(electGateway(c, behind, T0 + 15000, { observed: seen.observation }).action).toBe('takeover');
+    // The same lease without an observation trusts the timestamp (the old behaviour).
+    expect(electGateway(c, behind, T0 + 5000).action).toBe('takeover');
+  });
+
+  it('an observation from the future counts from now; a malformed one is a typed error', () => {
+    const c = cands(['n1', true], ['n2', false]);
+    const lease = { holderIdentity: 'n2', leaseDurationSeconds: 10, renewTime: formatMicroTime(T0) };
+    const { observation } = electGateway(c, lease, T0 + 60_000, { observed: null });
+    expect(electGateway(c, lease, T0, { observed: observation })).toMatchObject({
+      action: 'wait',
+      nextActionAt: T0 + 10000,
+    });
+    for (const bad of [
+      {},
+      { record: 'x' },
+      { record: 1, observedAt: T0 },
+      { record: 'x', observedAt: Number.NaN },
+      'x',
+    ]) {
+      const e = thrown(() => electGateway(c, lease, T0, { observed: bad as never }));
+      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.details).toMatchObject({ field: 'observed' });
+    }
+  });
+
+  it('a lease with a holder but no times is taken over with a reason, not a RangeError', () => {
+    const e = electGateway(cands(['n1', true]), { holderIdentity: 'n2' }, T0);
+    expect(e).toMatchObject({ active: 'n1', action: 'takeover' });
+    expect(e.reason).toBe('the lease of n2 was never renewed; n1 takes over');
   });
 });

@@ -32,6 +32,21 @@ export interface ElectionOptions {
   readonly leaseDurationSeconds?: number;
   /** Renew once this fraction of the lease has passed (default 0.5). */
   readonly renewFraction?: number;
+  /**
+   * The `observation` the previous call returned to this caller (null: none yet). When given, the lease
+   * expires `leaseDurationSeconds` after this caller (by its own clock) first saw the record as it is
+   * now, whatever times it holds, so skewed clocks on other nodes cannot cut it short or stretch it.
+   * Omitted: expiry follows the lease's own times, a renewTime in the future counting as now.
+   */
+  readonly observed?: LeaseObservation | null;
+}
+
+/** When this caller first saw the lease record in its current state (client-go's observedTime). */
+export interface LeaseObservation {
+  /** The record's fingerprint (holder, duration, acquire and renew times, transitions). */
+  readonly record: string;
+  /** The caller's own clock when it first saw that record (ms since the epoch). */
+  readonly observedAt: number;
 }
 
 /**
@@ -53,26 +68,53 @@ export interface Election {
   /** When to run electGateway again (ms since the epoch); null when only a change of candidates matters. */
   readonly nextActionAt: number | null;
   readonly reason: string;
+  /** Pass it as `options.observed` to the next call (it follows the lease this decision writes). */
+  readonly observation: LeaseObservation;
 }
 
 export const GATEWAY_LABEL = { key: 'submariner.io/gateway', value: 'true' } as const;
 const DEFAULT_DURATION = 15;
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds, UTC. */
 export function formatMicroTime(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** The instant `text` names, or null when a field is out of range (Feb 30, 24:00, +05:60, ...). */
+function strictParse(text: string): number | null {
+  const m = TIME.exec(text);
+  if (m === null) return null;
+  const n = (i: number) => Number(m[i] ?? 0);
+  const [y, mo, d, h, mi, s, oh, om] = [n(1), n(2), n(3), n(4), n(5), n(6), n(8), n(9)];
+  if (oh > 23 || om > 59) return null;
+  // Round trip: a Date rolls Feb 30 over to Mar 2, so fields that do not read back were out of range.
+  const at = new Date(0);
+  at.setUTCFullYear(y, mo - 1, d);
+  at.setUTCHours(h, mi, s, 0);
+  const same =
+    at.getUTCFullYear() === y &&
+    at.getUTCMonth() === mo - 1 &&
+    at.getUTCDate() === d &&
+    at.getUTCHours() === h &&
+    at.getUTCMinutes() === mi &&
+    at.getUTCSeconds() === s;
+  if (!same) return null;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? null : t;
+}
+
 function parseTime(value: unknown, field: string): number | null {
   if (value === undefined || value === null || value === '') return null;
-  if (typeof value !== 'string' || !TIME.test(value) || Number.isNaN(Date.parse(value))) {
-    throw new CableError('INVALID_LEASE', `lease.${field} ${show(value)} is not an RFC 3339 time`, {
-      field,
-      value,
-    });
+  const t = typeof value === 'string' ? strictParse(value) : null;
+  if (t === null) {
+    throw new CableError(
+      'INVALID_LEASE',
+      `lease.${field} ${show(value)} is not a valid RFC 3339 time (a real date and time, like 2025-01-31T10:00:00.000000Z)`,
+      { field, value },
+    );
   }
-  return Date.parse(value);
+  return t;
 }
 
 function nowMs(now: number | Date): number {
@@ -135,6 +177,36 @@ function normalise(lease: LeaseSpec | null | undefined, defaultDuration: number)
   };
 }
 
+/** The fingerprint of a lease record: any write (renewal, takeover, release) changes it. */
+function leaseRecord(lease: Lease): string {
+  return JSON.stringify([
+    lease.holderIdentity,
+    lease.leaseDurationSeconds,
+    lease.acquireTime,
+    lease.renewTime,
+    lease.leaseTransitions,
+  ]);
+}
+
+/** When the caller first saw `record`: the previous observation's time if the record is unchanged. */
+function observedAt(observed: LeaseObservation | null, record: string, t: number): number {
+  if (observed === null) return t;
+  if (
+    typeof observed !== 'object' ||
+    typeof observed.record !== 'string' ||
+    typeof observed.observedAt !== 'number' ||
+    !Number.isFinite(observed.observedAt)
+  ) {
+    throw new CableError(
+      'INVALID_ARGUMENT',
+      `observed ${show(observed)} must be the observation a previous electGateway returned, or null`,
+      { field: 'observed' },
+    );
+  }
+  // An observation from the caller's future (its clock stepped back) counts from now, never later.
+  return observed.record === record ? Math.min(observed.observedAt, t) : t;
+}
+
 /** When the lease stops protecting its holder (ms); -Infinity for a lease that was never renewed. */
 export function leaseExpiry(lease: Lease): number {
   const base = parseTime(lease.renewTime, 'renewTime') ?? parseTime(lease.acquireTime, 'acquireTime');
@@ -185,20 +257,26 @@ export function electGateway(
   });
   eligible.sort();
   const holder = current.holderIdentity;
-  const expiry = leaseExpiry(current);
   const durationMs = current.leaseDurationSeconds * 1000;
+  const record = leaseRecord(current);
+  const seenAt = options.observed === undefined ? null : observedAt(options.observed, record, t);
+  // Without an observation, trust the lease's times, but never a renewal later than now.
+  const expiry = seenAt === null ? Math.min(leaseExpiry(current), t + durationMs) : seenAt + durationMs;
+  const unchanged: LeaseObservation = { record, observedAt: seenAt ?? t };
   const holderEligible = holder !== null && eligible.includes(holder);
 
   if (holder !== null && t < expiry) {
     if (holderEligible) {
       const renewAt = expiry - durationMs + durationMs * fraction;
       if (t >= renewAt) {
+        const renewed = { ...current, renewTime: formatMicroTime(t) };
         return {
           active: holder,
           action: 'renew',
-          lease: { ...current, renewTime: formatMicroTime(t) },
+          lease: renewed,
           nextActionAt: t + durationMs * fraction,
           reason: `${holder} holds the lease and is healthy; renew it`,
+          observation: { record: leaseRecord(renewed), observedAt: t },
         };
       }
       return {
@@ -207,6 +285,7 @@ export function electGateway(
         lease: current,
         nextActionAt: renewAt,
         reason: `${holder} holds the lease and is healthy`,
+        observation: unchanged,
       };
     }
     return {
@@ -215,6 +294,7 @@ export function electGateway(
       lease: current,
       nextActionAt: expiry,
       reason: `${holder} holds the lease but is ${seen.has(holder) ? 'not eligible' : 'no longer a candidate'}; nobody takes over before the lease expires at ${formatMicroTime(expiry)}`,
+      observation: unchanged,
     };
   }
   if (eligible.length === 0) {
@@ -224,29 +304,32 @@ export function electGateway(
       lease: current,
       nextActionAt: null,
       reason: 'no healthy gateway candidate',
+      observation: unchanged,
     };
   }
   // An expired holder that is still eligible takes the lease back: no needless transition.
   const next = holderEligible ? holder : eligible[0]!;
   const changed = next !== holder;
   const stamp = formatMicroTime(t);
+  const written: Lease = {
+    holderIdentity: next,
+    leaseDurationSeconds: current.leaseDurationSeconds,
+    acquireTime: changed ? stamp : (current.acquireTime ?? stamp),
+    renewTime: stamp,
+    leaseTransitions: current.leaseTransitions + (changed ? 1 : 0),
+  };
   return {
     active: next,
     action: holder === null || !changed ? 'acquire' : 'takeover',
-    lease: {
-      holderIdentity: next,
-      leaseDurationSeconds: current.leaseDurationSeconds,
-      acquireTime: changed ? stamp : (current.acquireTime ?? stamp),
-      renewTime: stamp,
-      leaseTransitions: current.leaseTransitions + (changed ? 1 : 0),
-    },
+    lease: written,
     nextActionAt: t + durationMs * fraction,
     reason:
       holder === null
         ? `the lease is free; ${next} acquires it`
         : changed
-          ? `the lease of ${holder} expired at ${formatMicroTime(expiry)}; ${next} takes over`
+          ? `the lease of ${holder} ${Number.isFinite(expiry) ? `expired at ${formatMicroTime(expiry)}` : 'was never renewed'}; ${next} takes over`
           : `the lease of ${holder} expired but it is still healthy; it acquires the lease again`,
+    observation: { record: leaseRecord(written), observedAt: t },
   };
 }
 

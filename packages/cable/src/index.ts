@@ -18,6 +18,7 @@ export {
   GATEWAY_LABEL,
   type GatewayCandidate,
   type Lease,
+  type LeaseObservation,
   type LeaseSpec,
   leaseExpiry,
   releaseLease,

@@ -5,6 +5,8 @@ import { Secret } from './secret';
 import { keyArb, thrown } from './test-support';
 
 const GOOD = 'YOsCNwwBOmcFjmDS4b9RiTn0SXKL3QwW5cESNyuPt1w=';
+const SECRET_RULE =
+  'privateKey is not a WireGuard key: it must be 32 bytes in canonical base64 (44 characters ending in "=", as `wg genkey` prints)';
 
 describe('WireGuard keys', () => {
   it('accept every 32-byte value in canonical base64', () => {
@@ -44,12 +46,27 @@ describe('WireGuard keys', () => {
     const secretText = `${GOOD.slice(0, 42)}x=`;
     const priv = thrown(() => checkSecretKey(secretText, 'privateKey'));
     expect(priv.code).toBe('INVALID_KEY');
-    expect(priv.message).toBe(
-      'privateKey is not a WireGuard key: is not canonical base64 (its last character encodes stray bits)',
-    );
+    expect(priv.message).toBe(SECRET_RULE);
     expect(JSON.stringify(priv.details)).not.toContain(secretText);
     expect(priv.stack ?? '').not.toContain(secretText);
     expect(thrown(() => checkSecretKey(undefined, 'privateKey')).code).toBe('MISSING_SECRET');
     expect(checkSecretKey(new Secret(GOOD), 'privateKey').reveal()).toBe(GOOD);
+  });
+
+  it('a bad private or preshared key gives the same error whatever its length or content', () => {
+    const bad = fc.oneof(
+      fc.string({ maxLength: 60 }),
+      fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b).toString('base64')),
+      keyArb.map((k) => `${k.slice(0, 42)}x=`),
+    );
+    fc.assert(
+      fc.property(bad, (text) => {
+        if (wireGuardKeyProblem(text) === null) return;
+        const e = thrown(() => checkSecretKey(text, 'privateKey'));
+        expect(e.message).toBe(SECRET_RULE);
+        expect(e.details).toEqual({ field: 'privateKey' });
+      }),
+    );
+    expect(thrown(() => checkSecretKey(GOOD.slice(0, 10), 'privateKey')).message).not.toMatch(/\b10\b/);
   });
 });

@@ -79,22 +79,20 @@ export interface LibreswanPlan {
   readonly mssClamp: readonly MssClampRule[];
 }
 
-/** Why a PSK cannot go between double quotes in a .secrets file, or null; never echoes it. */
-function pskProblem(text: unknown): string | null {
-  if (typeof text !== 'string') return `must be a string, got ${typeof text}`;
-  if (text.length < 16) return `is ${text.length} characters long; use at least 16`;
-  if (!/^[\x20-\x7e]+$/.test(text)) return 'may contain only printable ASCII characters';
-  if (/["\\]/.test(text)) return 'must not contain a double quote or a backslash (it is written in quotes)';
-  return null;
+const PSK_RULE = 'at least 16 printable ASCII characters without a double quote or a backslash';
+
+/** Whether a PSK can go between double quotes in a .secrets file (and is not trivially short). */
+function pskOk(text: unknown): text is string {
+  return typeof text === 'string' && text.length >= 16 && /^[\x20-\x7e]+$/.test(text) && !/["\\]/.test(text);
 }
 
 function checkPsk(value: unknown): Secret {
   if (value === undefined || value === null)
     throw new CableError('MISSING_SECRET', 'psk is required', { field: 'psk' });
   const text = Secret.isInstance(value) ? value.reveal() : value;
-  const why = pskProblem(text);
-  if (why !== null) throw new CableError('INVALID_SECRET', `psk ${why}`, { field: 'psk' });
-  return Secret.isInstance(value) ? value : new Secret(text as string);
+  // One message for every bad PSK: saying which rule failed would tell its length or content.
+  if (!pskOk(text)) throw new CableError('INVALID_SECRET', `psk must be ${PSK_RULE}`, { field: 'psk' });
+  return Secret.isInstance(value) ? value : new Secret(text);
 }
 
 /** Submariner's cable name: `submariner-cable-<cluster>-<private IP with dashes>`. */

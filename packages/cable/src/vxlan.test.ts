@@ -87,6 +87,50 @@ route replace 100.64.2.0/24 via 241.18.0.2 dev vxlan-tunnel onlink src 10.10.0.1
     );
   });
 
+  it('two clusters at one endpoint address and port: ENDPOINT_CONFLICT naming both (their FDB entries would be one)', () => {
+    // Both behind one NAT at 192.0.2.9:4500: the kernel folds the two `fdb append`s into one entry and a
+    // failover's `fdb del` for one cluster would cut the other off.
+    const n: GatewayEndpoint = {
+      clusterId: 'north',
+      privateIp: '198.19.1.2',
+      publicIp: '192.0.2.9',
+      subnets: ['10.30.0.0/16'],
+    };
+    const s: GatewayEndpoint = {
+      clusterId: 'south',
+      privateIp: '198.19.2.2',
+      publicIp: '192.0.2.9',
+      subnets: ['10.40.0.0/16'],
+    };
+    const e = thrown(() => planCable(a, [s, n], { driver: 'vxlan' }));
+    expect(e.code).toBe('ENDPOINT_CONFLICT');
+    expect(e.message).toBe(
+      'clusters "north" and "south" would both be reached at 192.0.2.9:4500; their FDB entries would be one (give each its own address or port)',
+    );
+    expect(e.details).toEqual({ address: '192.0.2.9', port: 4500, a: 'north', b: 'south' });
+    // Same private IP under sameNetwork, IPv6 in brackets.
+    const l6: GatewayEndpoint = { clusterId: 'east', privateIp: '2001:db8::1', subnets: ['fd00:10::/64'] };
+    const r6 = (id: string, sub: string): GatewayEndpoint => ({
+      clusterId: id,
+      privateIp: '2001:db8::2',
+      vtepIp: `fd00:100:200::${id === 'x' ? 'a' : 'b'}`,
+      subnets: [sub],
+    });
+    expect(
+      thrown(() =>
+        planCable(l6, [r6('x', 'fd00:20::/64'), r6('y', 'fd00:30::/64')], {
+          driver: 'vxlan',
+          sameNetwork: true,
+        }),
+      ).message,
+    ).toContain('at [2001:db8::2]:4500');
+    // One address with two ports (port forwarding behind one NAT) is two endpoints: two FDB entries.
+    const p = planCable(a, [n, { ...s, port: 4501 }], { driver: 'vxlan' });
+    expect(renderVxlanBridgeBatch(p)).toBe(
+      'fdb append 00:00:00:00:00:00 dev vxlan-tunnel dst 192.0.2.9\nfdb append 00:00:00:00:00:00 dev vxlan-tunnel dst 192.0.2.9 port 4501\n',
+    );
+  });
+
   it('one FDB entry per peer and one route per remote subnet, for any mesh, in canonical order', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 3 }), (n, networks) => {

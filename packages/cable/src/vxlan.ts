@@ -7,7 +7,7 @@ import {
   resolveCable,
   sortRoutes,
 } from './cable-context';
-import type { EndpointChoice, GatewayEndpoint, ParsedEndpoint } from './endpoint';
+import { type EndpointChoice, type GatewayEndpoint, hostPort, type ParsedEndpoint } from './endpoint';
 import { CableError, show } from './errors';
 import { type MssClampRule, mssClampRules } from './mss';
 import { tunnelMtu } from './mtu';
@@ -135,6 +135,7 @@ export function planVxlan(
   });
   const localVtep = vtepOf(cable.local, vtepCidr, 'local');
   const vteps = new Map<string, string>([[String(localVtep), cable.local.clusterId]]);
+  const endpoints = new Map<string, string>();
   const src = cable.sourceIp === null ? null : String(cable.sourceIp);
   const peers: VxlanPeer[] = [];
   const fdb: FdbEntry[] = [];
@@ -150,6 +151,17 @@ export function planVxlan(
       );
     }
     vteps.set(vtep, ep.clusterId);
+    // All-zero-MAC entries to one dst are one kernel entry: a failover's `fdb del` would cut both off.
+    const at = hostPort(choice.address, choice.port, family);
+    const sharer = endpoints.get(at);
+    if (sharer !== undefined) {
+      throw new CableError(
+        'ENDPOINT_CONFLICT',
+        `clusters ${show(sharer)} and ${show(ep.clusterId)} would both be reached at ${at}; their FDB entries would be one (give each its own address or port)`,
+        { address: choice.address, port: choice.port, a: sharer, b: ep.clusterId },
+      );
+    }
+    endpoints.set(at, ep.clusterId);
     peers.push({
       clusterId: ep.clusterId,
       node: ep.node,
