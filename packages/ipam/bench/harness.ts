@@ -104,6 +104,8 @@ export function printTable(title: string, rows: readonly Row[]): void {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const b of body) console.log(line(b));
   if (rows.some((r) => r.ratio !== undefined && r.ratio !== '')) {
-    console.log('\nratio: above 1 is better than the same-run baseline (faster, more throughput, fewer rules).');
+    console.log(
+      '\nratio: above 1 is better than the same-run baseline (faster, more throughput, fewer rules).',
+    );
   }
 }
