@@ -1,27 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function run(file: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout;
-}
+import { expectReadmeStartsWith, runExample } from './support';
 
 describe('@isthmus/cable examples', () => {
   it('the package README starts with the quickstart example, verbatim', () => {
-    const readme = readFileSync(`${root}packages/cable/README.md`, 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBe(readFileSync(`${root}examples/cable-quickstart.ts`, 'utf8'));
-    expect(readme.indexOf('```ts')).toBeLessThan(readme.indexOf('## '));
+    expectReadmeStartsWith('cable', 'examples/cable-quickstart.ts');
   });
 
   it('the quickstart prints the MTU, MSS, endpoint choice, routes, a redacted key, ESP figures and SUBNET_OVERLAP', () => {
-    const out = run('examples/cable-quickstart.ts');
+    const out = runExample('examples/cable-quickstart.ts');
     expect(
       out,
     ).toBe(`1440 1400 public IP with NAT traversal: the gateways are on different networks (198.18.0.0/24 and 198.19.0.0/24)

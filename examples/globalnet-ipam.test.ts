@@ -1,27 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function run(file: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout;
-}
+import { expectReadmeStartsWith, runExample } from './support';
 
 describe('globalnet-ipam example', () => {
   it('the package README starts with the quickstart example, verbatim', () => {
-    const readme = readFileSync(`${root}packages/globalnet-ipam/README.md`, 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBe(readFileSync(`${root}examples/globalnet-ipam-quickstart.ts`, 'utf8'));
-    expect(readme.indexOf('```ts')).toBeLessThan(readme.indexOf('## '));
+    expectReadmeStartsWith('globalnet-ipam', 'examples/globalnet-ipam-quickstart.ts');
   });
 
   it('prints the overlap, both global CIDRs, the service global IP and the NAT rules', () => {
-    const out = run('examples/globalnet-ipam-quickstart.ts');
+    const out = runExample('examples/globalnet-ipam-quickstart.ts');
     expect(out).toContain("[ 'east overlaps west on 10.96.0.0/12, 10.244.0.0/16' ]");
     expect(out).toContain("{ east: [ '242.0.0.0/16' ], west: [ '242.1.0.0/16' ] }");
     expect(out).toContain('east reaches shop/web at 242.1.0.9');

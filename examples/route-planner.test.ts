@@ -1,27 +1,13 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-function run(file: string): string {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8' });
-  expect(r.stderr).toBe('');
-  expect(r.status).toBe(0);
-  return r.stdout;
-}
+import { expectReadmeStartsWith, runExample } from './support';
 
 describe('route-planner examples', () => {
   it('the package README starts with the quickstart example, verbatim', () => {
-    const readme = readFileSync(`${root}packages/route-planner/README.md`, 'utf8');
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBe(readFileSync(`${root}examples/route-planner-quickstart.ts`, 'utf8'));
-    expect(readme.indexOf('```ts')).toBeLessThan(readme.indexOf('## '));
+    expectReadmeStartsWith('route-planner', 'examples/route-planner-quickstart.ts');
   });
 
   it('the quickstart prints ip commands, a one-route delta for a joining node, and UNKNOWN_NODE', () => {
-    const out = run('examples/route-planner-quickstart.ts');
+    const out = runExample('examples/route-planner-quickstart.ts');
     expect(out).toContain(
       'link add vx-bridge address 0e:fe:f0:00:00:01 mtu 1450 type vxlan id 4097 dstport 4789 local 198.18.0.1 nolearning',
     );
@@ -32,7 +18,7 @@ describe('route-planner examples', () => {
   });
 
   it('route-planning plans a two-NIC pod and a three-node P2P mesh as ip commands and tables', () => {
-    const out = run('examples/route-planning/main.ts');
+    const out = runExample('examples/route-planning/main.ts');
     expect(out).toContain('type veth peer name veth0');
     expect(out).toContain('rule add from 172.101.0.5/32 lookup 101 pref 1000');
     expect(out).toContain('route add default via 172.101.0.1 dev net1 metric 100 table 101');
