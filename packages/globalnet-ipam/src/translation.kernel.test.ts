@@ -1,12 +1,12 @@
 // Real translation through network namespaces: a client in cluster A, A's gateway, B's gateway and a
-// server in cluster B, both clusters on 10.0.0.0/16. Only the rendered nft rules make them reach each other.
+// server in cluster B, both clusters on one pod CIDR. Only the rendered nft rules make them reach each other.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { describeKernel, Lab, type Netns } from '../../../testing/netns';
+import { describeKernel, Lab, type Netns, type RunResult } from '../../../testing/netns';
 import { allocateClusterCidr } from './allot';
-import { createGlobalnet } from './globalnet';
-import { planGlobalnetNat } from './nat-plan';
-import { planRemap, remapAddress } from './remap';
-import { planRemapNat } from './remap-nat';
+import { createGlobalnet, type Globalnet } from './globalnet';
+import { type GlobalnetNatPlan, planGlobalnetNat } from './nat-plan';
+import { planRemap, type RemapPlan, remapAddress } from './remap';
+import { planRemapNat, type RemapNatPlan } from './remap-nat';
 import { renderIptables } from './render-iptables';
 import { renderNft } from './render-nft';
 
@@ -14,10 +14,8 @@ const PORT = 8080;
 // Answers each connection with the source address it sees, then closes.
 const serverOn = (host: string) => `const net = require('node:net');
 net.createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, ''))).listen(${PORT}, ${JSON.stringify(host)}, () => console.log('listening'));`;
-const SERVER = serverOn('0.0.0.0');
-const SERVER6 = serverOn('::');
 
-function client(host: string, localAddress: string, timeoutMs = 5000): string {
+function client(host: string, localAddress: string, timeoutMs: number): string {
   return `const s = require('node:net').connect({ host: ${JSON.stringify(host)}, port: ${PORT}, localAddress: ${JSON.stringify(localAddress)} });
 let out = ''; s.on('data', (d) => { out += d; }); s.on('end', () => { console.log(out); process.exit(0); });
 s.on('error', (e) => { console.error(e.message); process.exit(1); }); setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});`;
@@ -31,6 +29,54 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<void> {
   }
 }
 
+/** What the IPv4 and IPv6 labs differ in; both number hosts alike: .1 gateway, .10-.12 clients, .20 server. */
+interface Family {
+  readonly nft: 'ip' | 'ip6';
+  /** Prepended to `ip route` arguments. */
+  readonly ip: readonly string[];
+  /** Both clusters' pod CIDR and host `n` in it. */
+  readonly cluster: string;
+  readonly host: (n: number) => string;
+  /** Gateway `n` on the link between the gateways, and that link's prefix length. */
+  readonly underlay: (n: number) => string;
+  readonly underlayLen: number;
+  /** The service's ClusterIP (held by the server) and B's service CIDR. */
+  readonly vip: string;
+  readonly vipLen: number;
+  readonly services: string;
+  readonly forwarding: string;
+  readonly server: string;
+}
+
+const V4: Family = {
+  nft: 'ip',
+  ip: [],
+  cluster: '10.0.0.0/16',
+  host: (n) => `10.0.0.${n}`,
+  underlay: (n) => `192.0.2.${n}`,
+  underlayLen: 24,
+  vip: '100.0.0.10',
+  vipLen: 32,
+  services: '100.0.0.0/16',
+  forwarding: 'net.ipv4.ip_forward=1',
+  server: serverOn('0.0.0.0'),
+};
+
+// Both clusters on fd00:10::/64, routed over 2001:db8::/64.
+const V6: Family = {
+  nft: 'ip6',
+  ip: ['-6'],
+  cluster: 'fd00:10::/64',
+  host: (n) => `fd00:10::${n}`,
+  underlay: (n) => `2001:db8::${n}`,
+  underlayLen: 64,
+  vip: 'fd00:96::10',
+  vipLen: 128,
+  services: 'fd00:96::/112',
+  forwarding: 'net.ipv6.conf.all.forwarding=1',
+  server: serverOn('::'),
+};
+
 interface Topology {
   client: Netns;
   gwA: Netns;
@@ -38,79 +84,138 @@ interface Topology {
   server: Netns;
 }
 
-/** client(10.0.0.10-12) - gwA(10.0.0.1 | 192.0.2.1) - gwB(192.0.2.2 | 10.0.0.1) - server(10.0.0.20). */
-async function topology(lab: Lab, routeAtoB: string, routeBtoA: string): Promise<Topology> {
+/** client(.10-.12) - gwA(.1 | underlay .1) - gwB(underlay .2 | .1) - server(.20 and the VIP). */
+async function topology(lab: Lab, f: Family, routeAtoB: string, routeBtoA: string): Promise<Topology> {
   const [client, gwA, gwB, server] = await Promise.all(['cli', 'gwa', 'gwb', 'srv'].map((n) => lab.netns(n)));
-  await lab.veth(client!, 'eth0', gwA!, 'eth0', {
-    a: ['10.0.0.10/16', '10.0.0.11/16', '10.0.0.12/16'],
-    b: ['10.0.0.1/16'],
+  const len = f.cluster.slice(f.cluster.indexOf('/'));
+  const inCluster = (...hosts: number[]) => hosts.map((n) => f.host(n) + len);
+  const onUnderlay = (n: number) => [`${f.underlay(n)}/${f.underlayLen}`];
+  const vip = `${f.vip}/${f.vipLen}`;
+  await lab.veth(client!, 'eth0', gwA!, 'eth0', { a: inCluster(10, 11, 12), b: inCluster(1) });
+  await lab.veth(gwA!, 'eth1', gwB!, 'eth1', { a: onUnderlay(1), b: onUnderlay(2) });
+  await lab.veth(server!, 'eth0', gwB!, 'eth0', {
+    a: [...inCluster(20), vip],
+    b: inCluster(1),
   });
-  await lab.veth(gwA!, 'eth1', gwB!, 'eth1', { a: ['192.0.2.1/24'], b: ['192.0.2.2/24'] });
-  await lab.veth(server!, 'eth0', gwB!, 'eth0', { a: ['10.0.0.20/16', '100.0.0.10/32'], b: ['10.0.0.1/16'] });
-  await client!.must('ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
-  await server!.must('ip', ['route', 'add', 'default', 'via', '10.0.0.1']);
-  await gwA!.must('ip', ['route', 'add', routeAtoB, 'via', '192.0.2.2']);
-  await gwB!.must('ip', ['route', 'add', routeBtoA, 'via', '192.0.2.1']);
-  await gwB!.must('ip', ['route', 'add', '100.0.0.10/32', 'via', '10.0.0.20']);
-  for (const gw of [gwA!, gwB!]) await gw.must('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+  const route = (ns: Netns, to: string, via: string) =>
+    ns.must('ip', [...f.ip, 'route', 'add', to, 'via', via]);
+  await route(client!, 'default', f.host(1));
+  await route(server!, 'default', f.host(1));
+  await route(gwA!, routeAtoB, f.underlay(2));
+  await route(gwB!, routeBtoA, f.underlay(1));
+  await route(gwB!, vip, f.host(20));
+  for (const gw of [gwA!, gwB!]) await gw.must('sysctl', ['-qw', f.forwarding]);
   return { client: client!, gwA: gwA!, gwB: gwB!, server: server! };
 }
 
+/**
+ * Registers the suite's set-up (topology, `rules`, a listening server) and tear-down. The returned
+ * topology is filled in by the set-up, so tests can hold it from the start.
+ */
+function withLab(
+  tag: string,
+  f: Family,
+  routes: readonly [aToB: string, bToA: string],
+  rules: (t: Topology) => Promise<unknown>,
+): Topology {
+  const lab = new Lab(tag);
+  const t = {} as Topology;
+  beforeAll(async () => {
+    Object.assign(t, await topology(lab, f, ...routes));
+    await rules(t);
+    const server = await t.server.start(process.execPath, ['-e', f.server]);
+    await waitFor(() => server.output().includes('listening'));
+  }, 60_000);
+  afterAll(() => lab.cleanup());
+  return t;
+}
+
+const load = (ns: Netns, plan: GlobalnetNatPlan | RemapNatPlan) =>
+  ns.must('nft', ['-f', '-'], { input: renderNft(plan) });
+
+function dial(t: Topology, host: string, from: string, timeoutMs = 5000): Promise<RunResult> {
+  return t.client.run(process.execPath, ['-e', client(host, from, timeoutMs)], { timeoutMs: 10_000 });
+}
+
 async function connect(t: Topology, host: string, from: string): Promise<string> {
-  const r = await t.client.run(process.execPath, ['-e', client(host, from)], { timeoutMs: 10_000 });
+  const r = await dial(t, host, from);
   expect(r.code, `${from} -> ${host}: ${r.stderr}`).toBe(0);
   return r.stdout.trim();
+}
+
+/** A's side: clients .10 (namespace other), .11 (shop) and .12 (shop, app=db) leave through its egress. */
+function planSideA(f: Family, A: Globalnet, B: Globalnet): GlobalnetNatPlan {
+  return planGlobalnetNat({
+    globalCidr: A.globalCidr,
+    localCidrs: [f.cluster],
+    remoteGlobalCidrs: [B.globalCidr],
+    egress: A.egress(),
+    ingress: [],
+    pods: [
+      { namespace: 'other', name: 'a', ips: [f.host(10)] },
+      { namespace: 'shop', name: 'b', ips: [f.host(11)] },
+      { namespace: 'shop', name: 'c', labels: { app: 'db' }, ips: [f.host(12)] },
+    ],
+  });
+}
+
+/** B's side: the service's ClusterIP is the VIP on the server, the health check answers at gateway .1. */
+function planSideB(f: Family, A: Globalnet, B: Globalnet): GlobalnetNatPlan {
+  return planGlobalnetNat({
+    globalCidr: B.globalCidr,
+    localCidrs: [f.cluster, f.services],
+    remoteGlobalCidrs: [A.globalCidr],
+    egress: [],
+    ingress: B.ingress().map((i) => (i.target.kind === 'service' ? { ...i, ip: f.vip } : i)),
+    healthChecks: B.healthChecks().map((h) => ({ ...h, cniIp: f.host(1) })),
+    pods: [{ namespace: 'web', name: 'server-0', ips: [f.host(20)] }],
+  });
+}
+
+/** A's egress at each scope and B's ingress and health check, in the order both Globalnet suites need. */
+function allocateAll(A: Globalnet, B: Globalnet) {
+  return {
+    clusterBlock: A.allocateEgress({ kind: 'cluster' }),
+    nsBlock: A.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 2),
+    dbBlock: A.allocateEgress({
+      kind: 'pods',
+      namespace: 'shop',
+      name: 'db',
+      selector: { matchLabels: { app: 'db' } },
+    }),
+    svcIp: B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' }),
+    podIp: B.allocateIngress({ kind: 'pod', namespace: 'web', name: 'server-0' }),
+    hcIp: B.allocateHealthCheck('gw-b'),
+  };
+}
+
+const globalnetLab = (tag: string, f: Family, A: Globalnet, B: Globalnet) =>
+  withLab(tag, f, [B.globalCidr, A.globalCidr], async (t) => {
+    await load(t.gwA, planSideA(f, A, B));
+    await load(t.gwB, planSideB(f, A, B));
+  });
+
+/** Each gateway maps the other cluster's (identical) pod CIDR into its own remap range. */
+function remapLab(tag: string, f: Family, rangeA: string, rangeB: string) {
+  const local = [f.cluster];
+  const planA = planRemap(local, [{ cluster: 'b', prefixes: local }], { remapRange: rangeA });
+  const planB = planRemap(local, [{ cluster: 'a', prefixes: local }], { remapRange: rangeB });
+  const seen = (p: RemapPlan) => p.peers[0]!.mappings;
+  const t = withLab(tag, f, [seen(planA)[0]!.seenAs, seen(planB)[0]!.seenAs], async (t) => {
+    await load(t.gwA, planRemapNat({ remap: planA, seenBy: { b: seen(planB) } }));
+    await load(t.gwB, planRemapNat({ remap: planB, seenBy: { a: seen(planA) } }));
+  });
+  return { t, planA, planB };
 }
 
 describeKernel(
   'Globalnet NAT translates real traffic between overlapping clusters',
   ['netns', 'veth', 'nft', 'ping'],
   () => {
-    const lab = new Lab('gnxlate');
-    let t: Topology;
     const A = createGlobalnet({ globalCidr: '242.0.0.0/16' });
     const B = createGlobalnet({ globalCidr: '242.1.0.0/16' });
-    const clusterBlock = A.allocateEgress({ kind: 'cluster' });
-    const nsBlock = A.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 2);
-    const dbBlock = A.allocateEgress({
-      kind: 'pods',
-      namespace: 'shop',
-      name: 'db',
-      selector: { matchLabels: { app: 'db' } },
-    });
-    const svcIp = B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' });
-    const podIp = B.allocateIngress({ kind: 'pod', namespace: 'web', name: 'server-0' });
-    const hcIp = B.allocateHealthCheck('gw-b');
-
-    beforeAll(async () => {
-      t = await topology(lab, '242.1.0.0/16', '242.0.0.0/16');
-      const planA = planGlobalnetNat({
-        globalCidr: A.globalCidr,
-        localCidrs: ['10.0.0.0/16'],
-        remoteGlobalCidrs: [B.globalCidr],
-        egress: A.egress(),
-        ingress: [],
-        pods: [
-          { namespace: 'other', name: 'a', ips: ['10.0.0.10'] },
-          { namespace: 'shop', name: 'b', ips: ['10.0.0.11'] },
-          { namespace: 'shop', name: 'c', labels: { app: 'db' }, ips: ['10.0.0.12'] },
-        ],
-      });
-      const planB = planGlobalnetNat({
-        globalCidr: B.globalCidr,
-        localCidrs: ['10.0.0.0/16', '100.0.0.0/16'],
-        remoteGlobalCidrs: [A.globalCidr],
-        egress: [],
-        ingress: B.ingress().map((i) => (i.target.kind === 'service' ? { ...i, ip: '100.0.0.10' } : i)),
-        healthChecks: B.healthChecks().map((h) => ({ ...h, cniIp: '10.0.0.1' })),
-        pods: [{ namespace: 'web', name: 'server-0', ips: ['10.0.0.20'] }],
-      });
-      await t.gwA.must('nft', ['-f', '-'], { input: renderNft(planA) });
-      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(planB) });
-      const server = await t.server.start(process.execPath, ['-e', SERVER]);
-      await waitFor(() => server.output().includes('listening'));
-    }, 60_000);
-    afterAll(() => lab.cleanup());
+    const { clusterBlock, nsBlock, dbBlock, svcIp, podIp, hcIp } = allocateAll(A, B);
+    const t = globalnetLab('gnxlate', V4, A, B);
 
     it('the server sees the egress global IP of the most specific scope as source', async () => {
       const inBlock = (ip: string, block: string[]) => block.includes(ip);
@@ -132,92 +237,23 @@ describeKernel(
 
     it('without the rules nothing gets through (the test can fail)', async () => {
       await t.gwA.must('nft', ['delete', 'table', 'ip', 'isthmus-globalnet']);
-      const r = await t.client.run(process.execPath, ['-e', client(svcIp, '10.0.0.10', 1500)], {
-        timeoutMs: 10_000,
-      });
-      expect(r.code).not.toBe(0);
+      expect((await dial(t, svcIp, '10.0.0.10', 1500)).code).not.toBe(0);
     });
   },
 );
 
-/** The IPv6 twin: client(fd00:10::10-12) - gwA(fd00:10::1 | 2001:db8::1) - gwB(2001:db8::2 | fd00:10::1) - server(fd00:10::20). */
-async function topology6(lab: Lab, routeAtoB: string, routeBtoA: string): Promise<Topology> {
-  const [client, gwA, gwB, server] = await Promise.all(['cli', 'gwa', 'gwb', 'srv'].map((n) => lab.netns(n)));
-  // Link-local addresses wait out DAD (about 2 s) before neighbour discovery answers: skip it on the new veths.
-  for (const ns of [client!, gwA!, gwB!, server!]) {
-    await ns.must('sysctl', ['-qw', 'net.ipv6.conf.default.accept_dad=0']);
-  }
-  await lab.veth(client!, 'eth0', gwA!, 'eth0', {
-    a: ['fd00:10::10/64', 'fd00:10::11/64', 'fd00:10::12/64'],
-    b: ['fd00:10::1/64'],
-  });
-  await lab.veth(gwA!, 'eth1', gwB!, 'eth1', { a: ['2001:db8::1/64'], b: ['2001:db8::2/64'] });
-  await lab.veth(server!, 'eth0', gwB!, 'eth0', {
-    a: ['fd00:10::20/64', 'fd00:96::10/128'],
-    b: ['fd00:10::1/64'],
-  });
-  await client!.must('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:10::1']);
-  await server!.must('ip', ['-6', 'route', 'add', 'default', 'via', 'fd00:10::1']);
-  await gwA!.must('ip', ['-6', 'route', 'add', routeAtoB, 'via', '2001:db8::2']);
-  await gwB!.must('ip', ['-6', 'route', 'add', routeBtoA, 'via', '2001:db8::1']);
-  await gwB!.must('ip', ['-6', 'route', 'add', 'fd00:96::10/128', 'via', 'fd00:10::20']);
-  for (const gw of [gwA!, gwB!]) await gw.must('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
-  return { client: client!, gwA: gwA!, gwB: gwB!, server: server! };
-}
-
-// Both clusters on fd00:10::/64, their global CIDRs /64s of one ULA /48 handed out by the broker.
+// Both clusters' global CIDRs are /64s of one ULA /48 handed out by the broker.
 describeKernel(
   'Globalnet NAT translates real IPv6 traffic between overlapping clusters',
   ['netns', 'veth', 'nft', 'ping'],
   () => {
-    const lab = new Lab('gnxlate6');
-    let t: Topology;
     const range = 'fd42:0:1::/48';
     const a = allocateClusterCidr({}, 'a', { range });
     const b = allocateClusterCidr(a.allotments, 'b', { range });
     const A = createGlobalnet({ globalCidr: a.cidr });
     const B = createGlobalnet({ globalCidr: b.cidr });
-    const clusterBlock = A.allocateEgress({ kind: 'cluster' });
-    const nsBlock = A.allocateEgress({ kind: 'namespace', namespace: 'shop' }, 2);
-    const dbBlock = A.allocateEgress({
-      kind: 'pods',
-      namespace: 'shop',
-      name: 'db',
-      selector: { matchLabels: { app: 'db' } },
-    });
-    const svcIp = B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' });
-    const podIp = B.allocateIngress({ kind: 'pod', namespace: 'web', name: 'server-0' });
-    const hcIp = B.allocateHealthCheck('gw-b');
-
-    beforeAll(async () => {
-      t = await topology6(lab, b.cidr, a.cidr);
-      const planA = planGlobalnetNat({
-        globalCidr: A.globalCidr,
-        localCidrs: ['fd00:10::/64'],
-        remoteGlobalCidrs: [B.globalCidr],
-        egress: A.egress(),
-        ingress: [],
-        pods: [
-          { namespace: 'other', name: 'a', ips: ['fd00:10::10'] },
-          { namespace: 'shop', name: 'b', ips: ['fd00:10::11'] },
-          { namespace: 'shop', name: 'c', labels: { app: 'db' }, ips: ['fd00:10::12'] },
-        ],
-      });
-      const planB = planGlobalnetNat({
-        globalCidr: B.globalCidr,
-        localCidrs: ['fd00:10::/64', 'fd00:96::/112'],
-        remoteGlobalCidrs: [A.globalCidr],
-        egress: [],
-        ingress: B.ingress().map((i) => (i.target.kind === 'service' ? { ...i, ip: 'fd00:96::10' } : i)),
-        healthChecks: B.healthChecks().map((h) => ({ ...h, cniIp: 'fd00:10::1' })),
-        pods: [{ namespace: 'web', name: 'server-0', ips: ['fd00:10::20'] }],
-      });
-      await t.gwA.must('nft', ['-f', '-'], { input: renderNft(planA) });
-      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(planB) });
-      const server = await t.server.start(process.execPath, ['-e', SERVER6]);
-      await waitFor(() => server.output().includes('listening'));
-    }, 60_000);
-    afterAll(() => lab.cleanup());
+    const { clusterBlock, nsBlock, dbBlock, svcIp, podIp, hcIp } = allocateAll(A, B);
+    const t = globalnetLab('gnxlate6', V6, A, B);
 
     it('the global CIDRs are /64s of the ULA range', () => {
       expect([a.cidr, b.cidr]).toEqual(['fd42:0:1::/64', 'fd42:0:1:1::/64']);
@@ -243,10 +279,7 @@ describeKernel(
 
     it('without the rules nothing gets through (the test can fail)', async () => {
       await t.gwA.must('nft', ['delete', 'table', 'ip6', 'isthmus-globalnet']);
-      const r = await t.client.run(process.execPath, ['-e', client(svcIp, 'fd00:10::10', 1500)], {
-        timeoutMs: 10_000,
-      });
-      expect(r.code).not.toBe(0);
+      expect((await dial(t, svcIp, 'fd00:10::10', 1500)).code).not.toBe(0);
     });
   },
 );
@@ -257,36 +290,12 @@ describeKernel(
   'Globalnet egress SNAT wins over a CNI masquerade already on the gateway',
   ['netns', 'veth', 'nft', 'iptables', 'ipset'],
   () => {
-    const lab = new Lab('gnmasq');
-    let t: Topology;
     const A = createGlobalnet({ globalCidr: '242.0.0.0/16' });
     const B = createGlobalnet({ globalCidr: '242.1.0.0/16' });
     const block = A.allocateEgress({ kind: 'cluster' });
     const svcIp = B.allocateIngress({ kind: 'service', namespace: 'web', name: 'front' });
-    const planA = planGlobalnetNat({
-      globalCidr: A.globalCidr,
-      localCidrs: ['10.0.0.0/16'],
-      remoteGlobalCidrs: [B.globalCidr],
-      egress: A.egress(),
-      ingress: [],
-      pods: [],
-    });
-
-    beforeAll(async () => {
-      t = await topology(lab, '242.1.0.0/16', '242.0.0.0/16');
-      const planB = planGlobalnetNat({
-        globalCidr: B.globalCidr,
-        localCidrs: ['10.0.0.0/16', '100.0.0.0/16'],
-        remoteGlobalCidrs: [A.globalCidr],
-        egress: [],
-        ingress: B.ingress().map((i) => ({ ...i, ip: '100.0.0.10' })),
-        pods: [],
-      });
-      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(planB) });
-      const server = await t.server.start(process.execPath, ['-e', SERVER]);
-      await waitFor(() => server.output().includes('listening'));
-    }, 60_000);
-    afterAll(() => lab.cleanup());
+    const planA = planSideA(V4, A, B);
+    const t = withLab('gnmasq', V4, [B.globalCidr, A.globalCidr], (t) => load(t.gwB, planSideB(V4, A, B)));
 
     it('nft: the server sees the egress global IP, not the masqueraded gateway address', async () => {
       const cni =
@@ -329,22 +338,7 @@ describeKernel(
 );
 
 describeKernel('remap NAT translates prefix to prefix, keeping host bits', ['netns', 'veth', 'nft'], () => {
-  const lab = new Lab('gnremap');
-  let t: Topology;
-  const local = ['10.0.0.0/16'];
-  const planA = planRemap(local, [{ cluster: 'b', prefixes: local }], { remapRange: '10.128.0.0/9' });
-  const planB = planRemap(local, [{ cluster: 'a', prefixes: local }], { remapRange: '172.0.0.0/11' });
-
-  beforeAll(async () => {
-    t = await topology(lab, planA.peers[0]!.mappings[0]!.seenAs, planB.peers[0]!.mappings[0]!.seenAs);
-    const natA = planRemapNat({ remap: planA, seenBy: { b: planB.peers[0]!.mappings } });
-    const natB = planRemapNat({ remap: planB, seenBy: { a: planA.peers[0]!.mappings } });
-    await t.gwA.must('nft', ['-f', '-'], { input: renderNft(natA) });
-    await t.gwB.must('nft', ['-f', '-'], { input: renderNft(natB) });
-    const server = await t.server.start(process.execPath, ['-e', SERVER]);
-    await waitFor(() => server.output().includes('listening'));
-  }, 60_000);
-  afterAll(() => lab.cleanup());
+  const { t, planA, planB } = remapLab('gnremap', V4, '10.128.0.0/9', '172.0.0.0/11');
 
   describe('a client in A reaches the server in B at the address A sees for it', () => {
     it('and the server sees the client at the address B sees for it', async () => {
@@ -358,10 +352,7 @@ describeKernel('remap NAT translates prefix to prefix, keeping host bits', ['net
 
   it('without the rules nothing gets through (the test can fail)', async () => {
     await t.gwB.must('nft', ['delete', 'table', 'ip', 'isthmus-remap']);
-    const r = await t.client.run(process.execPath, ['-e', client('10.128.0.20', '10.0.0.10', 1500)], {
-      timeoutMs: 10_000,
-    });
-    expect(r.code).not.toBe(0);
+    expect((await dial(t, '10.128.0.20', '10.0.0.10', 1500)).code).not.toBe(0);
   });
 });
 
@@ -369,22 +360,7 @@ describeKernel(
   'IPv6 remap NAT translates prefix to prefix, keeping host bits',
   ['netns', 'veth', 'nft'],
   () => {
-    const lab = new Lab('gnremap6');
-    let t: Topology;
-    const local = ['fd00:10::/64'];
-    const planA = planRemap(local, [{ cluster: 'b', prefixes: local }], { remapRange: 'fd99::/48' });
-    const planB = planRemap(local, [{ cluster: 'a', prefixes: local }], { remapRange: 'fd98::/48' });
-
-    beforeAll(async () => {
-      t = await topology6(lab, planA.peers[0]!.mappings[0]!.seenAs, planB.peers[0]!.mappings[0]!.seenAs);
-      const natA = planRemapNat({ remap: planA, seenBy: { b: planB.peers[0]!.mappings } });
-      const natB = planRemapNat({ remap: planB, seenBy: { a: planA.peers[0]!.mappings } });
-      await t.gwA.must('nft', ['-f', '-'], { input: renderNft(natA) });
-      await t.gwB.must('nft', ['-f', '-'], { input: renderNft(natB) });
-      const server = await t.server.start(process.execPath, ['-e', SERVER6]);
-      await waitFor(() => server.output().includes('listening'));
-    }, 60_000);
-    afterAll(() => lab.cleanup());
+    const { t, planA, planB } = remapLab('gnremap6', V6, 'fd99::/48', 'fd98::/48');
 
     it('a client in A reaches the server in B at the address A sees, and is seen at the address B sees', async () => {
       const target = remapAddress(planA, 'b', 'fd00:10::20')!;
@@ -396,10 +372,7 @@ describeKernel(
 
     it('without the rules nothing gets through (the test can fail)', async () => {
       await t.gwB.must('nft', ['delete', 'table', 'ip6', 'isthmus-remap']);
-      const r = await t.client.run(process.execPath, ['-e', client('fd99::20', 'fd00:10::10', 1500)], {
-        timeoutMs: 10_000,
-      });
-      expect(r.code).not.toBe(0);
+      expect((await dial(t, 'fd99::20', 'fd00:10::10', 1500)).code).not.toBe(0);
     });
   },
 );
