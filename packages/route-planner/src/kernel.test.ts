@@ -1,7 +1,7 @@
 // Real-kernel tests: plans are applied with ip -batch / bridge -batch / iptables-restore in namespaces this
 // file creates, read back with ip -json, parsed, and compared with the plan.
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeKernel, Lab, type Netns } from '../../../testing/netns';
+import { describeKernel, Lab, type Netns, type RunResult } from '../../../testing/netns';
 import { diffPlan, isEmptyDiff } from './diff';
 import { planNodeHost } from './node-host';
 import { planNodeRoutes } from './node-plan';
@@ -12,20 +12,110 @@ import { renderIpBatch } from './render';
 import { applyMangle, applySteps, readKernel } from './test-support';
 import { createTopologyState, type Topology } from './topology';
 
+type ReadOptions = NonNullable<Parameters<typeof readKernel>[1]>;
+
+/** What the kernel holds of the things `scope` names: the read-back every comparison here uses. */
+async function readBack(ns: Netns, scope: Plan, opts: ReadOptions = {}): Promise<Plan> {
+  return scopeToPlan(await readKernel(ns, opts), scope);
+}
+
+/** True when a second agent pass would find nothing to do. */
+async function inSync(ns: Netns, desired: Plan, opts: ReadOptions = {}): Promise<boolean> {
+  return isEmptyDiff(diffPlan(await readBack(ns, desired, opts), desired));
+}
+
 /** Bring a namespace to a desired plan the way an agent would: read, scope, diff, render, apply. */
 async function converge(
   ns: Netns,
   desired: Plan,
-  opts: { peer?: Netns; peers?: readonly Netns[]; peerNetns?: string; mangle?: boolean } = {},
-) {
-  const before = scopeToPlan(await readKernel(ns, opts), desired);
-  const diff = diffPlan(before, desired);
+  opts: ReadOptions & { peerNetns?: string } = {},
+): Promise<Plan> {
+  const diff = diffPlan(await readBack(ns, desired, opts), desired);
   await applySteps(
     ns,
     renderIpBatch(diff, opts.peerNetns === undefined ? {} : { peerNetns: opts.peerNetns }),
   );
   if (opts.mangle) await applyMangle(ns, { ...desired, mangle: diff.add.mangle });
-  return scopeToPlan(await readKernel(ns, opts), desired);
+  return readBack(ns, desired, opts);
+}
+
+/** The node's side of one pod: its host plan, whose veth peers live in the pod's namespace. */
+function convergeHost(node: Netns, pod: Netns, host: Plan): Promise<Plan> {
+  return converge(node, host, { peer: pod, peerNetns: pod.name });
+}
+
+/** Put an address on lo (IPv6 without DAD, so it is usable at once). */
+async function onLoopback(ns: Netns, cidr: string): Promise<void> {
+  await ns.must('ip', ['addr', 'add', cidr, 'dev', 'lo', ...(cidr.includes(':') ? ['nodad'] : [])]);
+}
+
+/** ping from a namespace; IPv6 when the destination is. */
+function ping(
+  ns: Netns,
+  dst: string,
+  o: { from?: string; count?: number; wait?: number; interval?: number } = {},
+): Promise<RunResult> {
+  return ns.run('ping', [
+    ...(dst.includes(':') ? ['-6'] : []),
+    ...['-c', String(o.count ?? 1)],
+    ...(o.interval === undefined ? [] : ['-i', String(o.interval)]),
+    ...['-W', String(o.wait ?? 2)],
+    ...(o.from === undefined ? [] : ['-I', o.from]),
+    dst,
+  ]);
+}
+
+/** Assert a command exited 0, showing its output when it did not. */
+function expectSuccess(r: RunResult): void {
+  expect(r.code, r.stdout + r.stderr).toBe(0);
+}
+
+/** `ip route get` in a namespace: which way the kernel would send dst (from a source, if given). */
+function routeGet(ns: Netns, dst: string, from?: string): Promise<string> {
+  const family = dst.includes(':') ? ['-6'] : [];
+  return ns.must('ip', [...family, 'route', 'get', dst, ...(from === undefined ? [] : ['from', from])]);
+}
+
+/** The one node (`<cluster>-1`) of a P2P cluster, meeting the others on its `ul0`, and a pod address it serves. */
+interface P2PNode {
+  ns: Netns;
+  cluster: string;
+  podCIDR: string;
+  serviceCIDR?: string;
+  underlayIP: string;
+  nodePodCIDR: string;
+  podIP: string;
+}
+
+/**
+ * Plan every node of a P2P topology of one-node clusters, converge its namespace to its plan, and give it
+ * its pod address on lo. Returns, by node, the plan, its conflicts and what the kernel read back.
+ */
+async function convergeP2P(nodes: readonly P2PNode[], options?: Topology['options']) {
+  const state = createTopologyState({
+    clusters: nodes.map((n) => ({
+      name: n.cluster,
+      mode: 'p2p' as const,
+      podCIDRs: [n.podCIDR],
+      ...(n.serviceCIDR !== undefined && { serviceCIDRs: [n.serviceCIDR] }),
+    })),
+    nodes: nodes.map((n) => ({
+      name: `${n.cluster}-1`,
+      cluster: n.cluster,
+      underlayIP: n.underlayIP,
+      underlayDevice: 'ul0',
+      podCIDRs: [n.nodePodCIDR],
+    })),
+    ...(options !== undefined && { options }),
+  });
+  const out = [];
+  for (const n of nodes) {
+    const { plan, conflicts } = planNodeRoutes(state, `${n.cluster}-1`);
+    const got = await converge(n.ns, plan);
+    await onLoopback(n.ns, `${n.podIP}/${n.podIP.includes(':') ? 128 : 32}`);
+    out.push({ plan, conflicts, got });
+  }
+  return out;
 }
 
 async function sysctl(ns: Netns, pairs: Record<string, string>) {
@@ -59,7 +149,7 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       await pod.ipBatch(
         'route add default via 192.0.2.1 dev eth0\nroute add default via 198.18.10.1 dev net1 metric 100\nroute add 198.19.0.0/16 via 198.18.10.1 dev net1\n',
       );
-      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
+      await onLoopback(node, '198.18.0.1/32');
       const plan = planPodRoutes({
         nics: [
           { name: 'eth0', addresses: ['192.0.2.10/24'], routes: [{ dst: 'default', via: '192.0.2.1' }] },
@@ -79,24 +169,17 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
         podKey: 'container-1',
       });
       expect(plan.modes).toEqual({ eth0: 'underlay', net1: 'underlay' });
-      const host = await converge(node, plan.host, { peer: pod, peerNetns: pod.name });
-      expect(host).toEqual(plan.host);
-      const got = await converge(pod, plan.pod, { mangle: true });
-      expect(got).toEqual(plan.pod);
+      expect(await convergeHost(node, pod, plan.host)).toEqual(plan.host);
+      expect(await converge(pod, plan.pod, { mangle: true })).toEqual(plan.pod);
       for (const s of plan.sysctls) await sysctl(pod, { [s.name]: s.value });
       // Idempotent: a second pass finds nothing to do.
-      expect(
-        isEmptyDiff(diffPlan(scopeToPlan(await readKernel(pod, { mangle: true }), plan.pod), plan.pod)),
-      ).toBe(true);
+      expect(await inSync(pod, plan.pod, { mangle: true })).toBe(true);
       // net1's default left main for table 101; the node is reached over veth0 both ways.
       const main = await pod.ipJson<Array<{ dst: string; dev: string }>>(['route', 'show', 'default']);
       expect(main.map((r) => r.dev)).toEqual(['eth0']);
-      const ping = await pod.run('ping', ['-c', '1', '-W', '2', '198.18.0.1']);
-      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
-      const back = await node.run('ping', ['-c', '1', '-W', '2', '-I', '198.18.0.1', '192.0.2.10']);
-      expect(back.code, back.stdout + back.stderr).toBe(0);
-      const via = await pod.must('ip', ['route', 'get', '10.233.0.10', 'from', '198.18.10.5']);
-      expect(via).toContain('dev veth0');
+      expectSuccess(await ping(pod, '198.18.0.1'));
+      expectSuccess(await ping(node, '192.0.2.10', { from: '198.18.0.1' }));
+      expect(await routeGet(pod, '10.233.0.10', '198.18.10.5')).toContain('dev veth0');
     });
   });
 
@@ -161,7 +244,7 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       await lab.veth(pod, 'eth0', underlay, 'eth0', { a: ['192.0.2.40/24'], b: ['192.0.2.1/24'] });
       await client.must('ip', ['route', 'add', 'default', 'via', '198.18.50.1']);
       await pod.must('ip', ['route', 'add', 'default', 'via', '192.0.2.1', 'dev', 'eth0']);
-      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
+      await onLoopback(node, '198.18.0.1/32');
       await sysctl(node, { 'net.ipv4.ip_forward': '1' });
       const plan = planPodRoutes({
         nics: [
@@ -171,7 +254,7 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
         clusterPodCIDRs: ['10.233.64.0/18'],
         podKey: 'reply-path',
       });
-      expect(await converge(node, plan.host, { peer: pod, peerNetns: pod.name })).toEqual(plan.host);
+      expect(await convergeHost(node, pod, plan.host)).toEqual(plan.host);
       // Everything but the mangle rules first.
       expect(await converge(pod, plan.pod)).toEqual({ ...plan.pod, mangle: [] });
       for (const s of plan.sysctls) await sysctl(pod, { [s.name]: s.value });
@@ -182,24 +265,22 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
           `-t mangle -A POSTROUTING -o ${dev} -p icmp --icmp-type echo-reply`.split(' '),
         );
       // One ping's three echoes are one conntrack entry: the second and third test that the connmark lasts.
-      const ping = () => client.run('ping', ['-c', '3', '-i', '0.2', '-W', '1', '192.0.2.40']);
+      const echo = () => ping(client, '192.0.2.40', { count: 3, interval: 0.2, wait: 1 });
 
-      const lost = await ping();
+      const lost = await echo();
       expect(lost.code, 'without the mangle rules the reply must not reach the client').not.toBe(0);
       const without = await outputCounts(pod);
       expect(without.eth0, 'the requests arrived and were answered through eth0').toBe(3);
       expect(without.veth0).toBe(0);
 
       await applyMangle(pod, plan.pod);
-      expect(scopeToPlan(await readKernel(pod, { mangle: true }), plan.pod)).toEqual(plan.pod);
-      const answered = await ping();
-      expect(answered.code, answered.stdout + answered.stderr).toBe(0);
+      expect(await readBack(pod, plan.pod, { mangle: true })).toEqual(plan.pod);
+      expectSuccess(await echo());
       const withRules = await outputCounts(pod);
       expect(withRules.veth0).toBe(3);
       expect(withRules.eth0).toBe(without.eth0);
       // The pod's own connections still leave by main's default.
-      const own = await pod.must('ip', ['route', 'get', '198.18.50.5']);
-      expect(own).toContain('dev eth0');
+      expect(await routeGet(pod, '198.18.50.5')).toContain('dev eth0');
     });
   });
 
@@ -215,24 +296,18 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
         a: ['198.18.20.5/24', '2001:db8:2::5/64'],
         b: ['198.18.20.1/24', '2001:db8:2::1/64'],
       });
+      // `ip route add default via <v6>` takes its family from the gateway.
       await pod.ipBatch(
-        'route add default via 192.0.2.1 dev eth0\nroute add default via 198.18.20.1 dev net1 metric 100\n',
+        [
+          'route add default via 192.0.2.1 dev eth0',
+          'route add default via 198.18.20.1 dev net1 metric 100',
+          'route add default via 2001:db8:1::1 dev eth0',
+          'route add default via 2001:db8:2::1 dev net1 metric 100',
+          '',
+        ].join('\n'),
       );
-      await pod.must('ip', ['-6', 'route', 'add', 'default', 'via', '2001:db8:1::1', 'dev', 'eth0']);
-      await pod.must('ip', [
-        '-6',
-        'route',
-        'add',
-        'default',
-        'via',
-        '2001:db8:2::1',
-        'dev',
-        'net1',
-        'metric',
-        '100',
-      ]);
-      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
-      await node.must('ip', ['addr', 'add', '2001:db8:ff::1/128', 'dev', 'lo', 'nodad']);
+      await onLoopback(node, '198.18.0.1/32');
+      await onLoopback(node, '2001:db8:ff::1/128');
       const plan = planPodRoutes({
         nics: [
           {
@@ -269,104 +344,52 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       expect(v6(plan.host.routes).map((r) => r.dst)).toEqual(['2001:db8:1::50/128', '2001:db8:2::5/128']);
       expect(plan.pod.neighbours.map((n) => n.dst)).toContain('2001:db8:ff::1');
 
-      expect(await converge(node, plan.host, { peer: pod, peerNetns: pod.name })).toEqual(plan.host);
+      expect(await convergeHost(node, pod, plan.host)).toEqual(plan.host);
       expect(await converge(pod, plan.pod, { mangle: true })).toEqual(plan.pod);
-      expect(
-        isEmptyDiff(diffPlan(scopeToPlan(await readKernel(pod, { mangle: true }), plan.pod), plan.pod)),
-      ).toBe(true);
+      expect(await inSync(pod, plan.pod, { mangle: true })).toBe(true);
       // net1's IPv6 default left main for table 101; its source rule sends its traffic there.
       const main6 = await pod.ipJson<Array<{ dev: string }>>(['-6', 'route', 'show', 'default']);
       expect(main6.map((r) => r.dev)).toEqual(['eth0']);
-      expect(
-        await pod.must('ip', ['-6', 'route', 'get', '2001:db8:99::1', 'from', '2001:db8:2::5']),
-      ).toContain('dev net1');
-      expect(
-        await pod.must('ip', ['-6', 'route', 'get', '2001:db8:b::10', 'from', '2001:db8:2::5']),
-      ).toContain('dev veth0');
-      const ping = await pod.run('ping', [
-        '-6',
-        '-c',
-        '1',
-        '-W',
-        '2',
-        '-I',
-        '2001:db8:1::50',
-        '2001:db8:ff::1',
-      ]);
-      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
-      const back = await node.run('ping', [
-        '-6',
-        '-c',
-        '1',
-        '-W',
-        '2',
-        '-I',
-        '2001:db8:ff::1',
-        '2001:db8:2::5',
-      ]);
-      expect(back.code, back.stdout + back.stderr).toBe(0);
+      expect(await routeGet(pod, '2001:db8:99::1', '2001:db8:2::5')).toContain('dev net1');
+      expect(await routeGet(pod, '2001:db8:b::10', '2001:db8:2::5')).toContain('dev veth0');
+      expectSuccess(await ping(pod, '2001:db8:ff::1', { from: '2001:db8:1::50' }));
+      expectSuccess(await ping(node, '2001:db8:2::5', { from: '2001:db8:ff::1' }));
     });
 
     it('P2P over an IPv6 underlay with IPv6 VTEPs: both nodes read back their plans and ping6 across the VXLAN', async () => {
       const a = await lab.netns('p6a');
       const b = await lab.netns('p6b');
       await lab.veth(a, 'ul0', b, 'ul0', { a: ['2001:db8::1/64'], b: ['2001:db8::2/64'] });
-      const topology: Topology = {
-        clusters: [
-          { name: 'east', mode: 'p2p', podCIDRs: ['2001:db8:10::/56'] },
-          { name: 'west', mode: 'p2p', podCIDRs: ['2001:db8:20::/56'] },
-        ],
-        nodes: [
+      const nodes = await convergeP2P(
+        [
           {
-            name: 'east-1',
+            ns: a,
             cluster: 'east',
+            podCIDR: '2001:db8:10::/56',
             underlayIP: '2001:db8::1',
-            underlayDevice: 'ul0',
-            podCIDRs: ['2001:db8:10:1::/64'],
+            nodePodCIDR: '2001:db8:10:1::/64',
+            podIP: '2001:db8:10:1::1',
           },
           {
-            name: 'west-1',
+            ns: b,
             cluster: 'west',
+            podCIDR: '2001:db8:20::/56',
             underlayIP: '2001:db8::2',
-            underlayDevice: 'ul0',
-            podCIDRs: ['2001:db8:20:1::/64'],
+            nodePodCIDR: '2001:db8:20:1::/64',
+            podIP: '2001:db8:20:1::1',
           },
         ],
-        options: { vtepCIDR: '2001:db8:240::/112' },
-      };
-      const state = createTopologyState(topology);
-      for (const [ns, name, podIP] of [
-        [a, 'east-1', '2001:db8:10:1::1'],
-        [b, 'west-1', '2001:db8:20:1::1'],
-      ] as const) {
-        const { plan, conflicts } = planNodeRoutes(state, name);
+        { vtepCIDR: '2001:db8:240::/112' },
+      );
+      for (const { plan, conflicts, got } of nodes) {
         expect(conflicts).toEqual([]);
         expect(plan.routes.every((r) => r.family === 6) && plan.rules.every((r) => r.family === 6)).toBe(
           true,
         );
-        expect(await converge(ns, plan)).toEqual(plan);
-        await ns.must('ip', ['addr', 'add', `${podIP}/128`, 'dev', 'lo', 'nodad']);
+        expect(got).toEqual(plan);
       }
-      const ping = await a.run('ping', [
-        '-6',
-        '-c',
-        '2',
-        '-W',
-        '2',
-        '-I',
-        '2001:db8:10:1::1',
-        '2001:db8:20:1::1',
-      ]);
-      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
-      const route = await a.must('ip', [
-        '-6',
-        'route',
-        'get',
-        '2001:db8:20:1::1',
-        'from',
-        '2001:db8:10:1::1',
-      ]);
-      expect(route).toContain('dev vx-bridge');
+      expectSuccess(await ping(a, '2001:db8:20:1::1', { from: '2001:db8:10:1::1', count: 2 }));
+      expect(await routeGet(a, '2001:db8:20:1::1', '2001:db8:10:1::1')).toContain('dev vx-bridge');
     });
   });
 
@@ -377,7 +400,7 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       const podB = await lab.netns('shpodb');
       // The pods' eth0s share one underlay link; only their veths lead to the node.
       await lab.veth(podA, 'eth0', podB, 'eth0', { a: ['192.0.2.61/24'], b: ['192.0.2.62/24'] });
-      await node.must('ip', ['addr', 'add', '198.18.0.1/32', 'dev', 'lo']);
+      await onLoopback(node, '198.18.0.1/32');
       const planFor = (ip: string, key: string) =>
         planPodRoutes({
           nics: [{ name: 'eth0', addresses: [`${ip}/24`] }],
@@ -397,7 +420,7 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       ] as const) {
         expect(await converge(pod, plan.pod, { mangle: true })).toEqual(plan.pod);
       }
-      const fromNode = (ip: string) => node.run('ping', ['-c', '1', '-W', '1', '-I', '198.18.0.1', ip]);
+      const fromNode = (ip: string) => ping(node, ip, { from: '198.18.0.1', wait: 1 });
       for (const ip of ['192.0.2.61', '192.0.2.62']) expect((await fromNode(ip)).code, ip).toBe(0);
       const kernel = await readKernel(node, { peers });
       expect(scopeToPlan(kernel, both)).toEqual(both);
@@ -407,17 +430,17 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       // Pod B goes: its namespace (here: its veth) disappears, and the kernel drops the route and neighbour on it.
       await node.must('ip', ['link', 'del', b.host.devices[0]!.name]);
       const rest = planNodeHost([a.host]);
-      expect(isEmptyDiff(diffPlan(scopeToPlan(await readKernel(node, { peers }), rest), rest))).toBe(true);
-      expect(scopeToPlan(await readKernel(node, { peers }), both)).toEqual(rest);
+      expect(await inSync(node, rest, { peers })).toBe(true);
+      expect(await readBack(node, both, { peers })).toEqual(rest);
       expect((await fromNode('192.0.2.61')).code).toBe(0);
       expect((await fromNode('192.0.2.62')).code).not.toBe(0);
 
       // The last pod goes: the empty union scopes nothing, so scope by the union applied before.
       await node.must('ip', ['link', 'del', a.host.devices[0]!.name]);
-      const last = diffPlan(scopeToPlan(await readKernel(node, { peers }), rest), emptyPlan());
+      const last = diffPlan(await readBack(node, rest, { peers }), emptyPlan());
       expect(last.delete).toEqual({ ...emptyPlan(), rules: a.host.rules });
       await applySteps(node, renderIpBatch(last));
-      expect(scopeToPlan(await readKernel(node, { peers }), rest)).toEqual(emptyPlan());
+      expect(await readBack(node, rest, { peers })).toEqual(emptyPlan());
     });
   });
 
@@ -426,42 +449,32 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       const a = await lab.netns('p2pa');
       const b = await lab.netns('p2pb');
       await lab.veth(a, 'ul0', b, 'ul0', { a: ['198.18.0.1/24'], b: ['198.18.0.2/24'] });
-      const topology: Topology = {
-        clusters: [
-          { name: 'east', mode: 'p2p', podCIDRs: ['10.10.0.0/16'], serviceCIDRs: ['10.96.0.0/16'] },
-          { name: 'west', mode: 'p2p', podCIDRs: ['10.20.0.0/16'], serviceCIDRs: ['10.97.0.0/16'] },
-        ],
-        nodes: [
-          {
-            name: 'east-1',
-            cluster: 'east',
-            underlayIP: '198.18.0.1',
-            underlayDevice: 'ul0',
-            podCIDRs: ['10.10.1.0/24'],
-          },
-          {
-            name: 'west-1',
-            cluster: 'west',
-            underlayIP: '198.18.0.2',
-            underlayDevice: 'ul0',
-            podCIDRs: ['10.20.1.0/24'],
-          },
-        ],
-      };
-      const state = createTopologyState(topology);
-      for (const [ns, name, podIP] of [
-        [a, 'east-1', '10.10.1.1'],
-        [b, 'west-1', '10.20.1.1'],
-      ] as const) {
-        const { plan, conflicts } = planNodeRoutes(state, name);
+      const nodes = await convergeP2P([
+        {
+          ns: a,
+          cluster: 'east',
+          podCIDR: '10.10.0.0/16',
+          serviceCIDR: '10.96.0.0/16',
+          underlayIP: '198.18.0.1',
+          nodePodCIDR: '10.10.1.0/24',
+          podIP: '10.10.1.1',
+        },
+        {
+          ns: b,
+          cluster: 'west',
+          podCIDR: '10.20.0.0/16',
+          serviceCIDR: '10.97.0.0/16',
+          underlayIP: '198.18.0.2',
+          nodePodCIDR: '10.20.1.0/24',
+          podIP: '10.20.1.1',
+        },
+      ]);
+      for (const { plan, conflicts, got } of nodes) {
         expect(conflicts).toEqual([]);
-        expect(await converge(ns, plan)).toEqual(plan);
-        await ns.must('ip', ['addr', 'add', `${podIP}/32`, 'dev', 'lo']);
+        expect(got).toEqual(plan);
       }
-      const ping = await a.run('ping', ['-c', '2', '-W', '2', '-I', '10.10.1.1', '10.20.1.1']);
-      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
-      const route = await a.must('ip', ['route', 'get', '10.20.1.1', 'from', '10.10.1.1']);
-      expect(route).toContain('dev vx-bridge');
+      expectSuccess(await ping(a, '10.20.1.1', { from: '10.10.1.1', count: 2 }));
+      expect(await routeGet(a, '10.20.1.1', '10.10.1.1')).toContain('dev vx-bridge');
     });
 
     it('gateway mode: a node reaches a remote cluster through its gateway and the cable', async () => {
@@ -511,11 +524,10 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       });
       await sysctl(nd, { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' });
       await gw.must('ip', ['route', 'add', '10.40.2.0/24', 'via', '198.18.1.2']);
-      await nd.must('ip', ['addr', 'add', '10.40.2.1/32', 'dev', 'lo']);
-      await remote.must('ip', ['addr', 'add', '10.30.0.1/32', 'dev', 'lo']);
+      await onLoopback(nd, '10.40.2.1/32');
+      await onLoopback(remote, '10.30.0.1/32');
       await remote.must('ip', ['route', 'add', '10.40.0.0/16', 'via', '192.0.2.1']);
-      const ping = await nd.run('ping', ['-c', '2', '-W', '2', '-I', '10.40.2.1', '10.30.0.1']);
-      expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+      expectSuccess(await ping(nd, '10.30.0.1', { from: '10.40.2.1', count: 2 }));
     });
   });
 });
