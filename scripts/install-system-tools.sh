@@ -18,9 +18,16 @@ fi
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "system tools: installing ${absent[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${absent[@]}" >/dev/null
-  echo "system tools: installed"
+  # A mirror hiccup should not fail a CI run: try three times, a few seconds apart.
+  for attempt in 1 2 3; do
+    if apt-get update -qq && apt-get install -y -qq --no-install-recommends "${absent[@]}" >/dev/null; then
+      echo "system tools: installed"
+      exit 0
+    fi
+    echo "system tools: apt-get failed (attempt $attempt of 3)" >&2
+    sleep $((attempt * 5))
+  done
+  exit 1
 else
   echo "system tools: missing ${absent[*]} (needs root and apt-get); the real-kernel tests will skip" >&2
 fi
