@@ -100,7 +100,7 @@ export function missing(needs: readonly Need[]): string[] {
 }
 
 /** True under CI, where a missing capability fails the run instead of skipping. */
-export const strict = process.env.CI === 'true' || process.env.CI === '1';
+const strict = process.env.CI === 'true' || process.env.CI === '1';
 
 /**
  * `describe` for tests that need root or kernel features. Where a need is unmet the block is
@@ -169,7 +169,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
 }
 
 /** Like run, but throws with the command line and its stderr when the exit code is not 0. */
-export async function must(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
+async function must(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<string> {
   const r = await run(cmd, args, opts);
   if (r.code !== 0) {
     throw new Error(`${cmd} ${args.join(' ')} exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
@@ -208,7 +208,7 @@ export interface Started {
 }
 
 /** Short random suffix for names that must be unique (interfaces are limited to 15 bytes). */
-export function uniqueSuffix(bytes = 3): string {
+function uniqueSuffix(bytes = 3): string {
   return randomBytes(bytes).toString('hex');
 }
 
@@ -222,7 +222,7 @@ function alive(pid: number): boolean {
 }
 
 /** Deletes namespaces named `isx-<pid>-...` whose creating process is gone (a crashed earlier run). */
-export function sweepStale(): string[] {
+function sweepStale(): string[] {
   let names: string[] = [];
   try {
     names = readdirSync('/run/netns');
@@ -341,11 +341,6 @@ export class Lab {
         resolve(started);
       });
     });
-  }
-
-  /** The namespaces this lab created and still holds. */
-  names(): readonly string[] {
-    return [...this.namespaces];
   }
 
   /** Stops every process (by pid), then kills stragglers inside the namespaces and deletes them. */
