@@ -13,6 +13,7 @@ export default defineConfig({
         new URL('./packages/route-planner/src/index.ts', import.meta.url),
       ),
       '@isthmus/cable': fileURLToPath(new URL('./packages/cable/src/index.ts', import.meta.url)),
+      '@isthmus/k8s-adapter': fileURLToPath(new URL('./packages/k8s-adapter/src/index.ts', import.meta.url)),
     },
   },
   test: {
