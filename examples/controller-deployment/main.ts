@@ -1,0 +1,114 @@
+// The one entry point of the isthmus image: `main.js controller` (the Deployment) or `main.js agent`
+// (the DaemonSet). Configuration comes from the environment; see config.ts and README.md.
+import * as http from 'node:http';
+import { hostname } from 'node:os';
+import {
+  type AgentMetrics,
+  createAgentMetrics,
+  createLogger,
+  type Logger,
+  type PassReport,
+  startAgent,
+  startController,
+} from '@isthmus/k8s-adapter';
+import { KubeConfig } from '@kubernetes/client-node';
+import { type AgentCommand, type ControllerCommand, parseCommand, USAGE, UsageError } from './config';
+
+/** In a pod: the ServiceAccount's in-cluster config; elsewhere $KUBECONFIG or ~/.kube/config. */
+function kubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}
+
+function onSignal(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      log.info('stopping', { signal: sig });
+      stop().then(
+        () => process.exit(0),
+        (e) => {
+          log.error('stop failed', { error: e });
+          process.exit(1);
+        },
+      );
+    });
+  }
+}
+
+async function runController(cmd: ControllerCommand): Promise<void> {
+  const log = createLogger({ level: cmd.logLevel, fields: { component: 'controller' } });
+  const { kind: _k, identity, metricsPort, logLevel: _l, ...config } = cmd;
+  const controller = await startController({
+    kubeConfig: kubeConfig(),
+    config,
+    identity,
+    metricsPort,
+    logger: log,
+  });
+  log.info('controller started', { identity, metricsPort: controller.metricsPort });
+  onSignal(log, () => controller.stop());
+}
+
+/** /metrics, /healthz (the process runs) and /readyz (the last pass succeeded). */
+function serveAgent(port: number, registry: AgentMetrics['registry'], ready: () => boolean): http.Server {
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') {
+      res.writeHead(200).end('ok\n');
+    } else if (path === '/readyz') {
+      res.writeHead(ready() ? 200 : 503).end(ready() ? 'ok\n' : 'not ready\n');
+    } else if (path === '/metrics') {
+      registry.metrics().then(
+        (text: string) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+    } else {
+      res.writeHead(404).end('not found\n');
+    }
+  });
+  server.listen(port);
+  return server;
+}
+
+async function runAgent(cmd: AgentCommand): Promise<void> {
+  const log = createLogger({ level: cmd.logLevel, fields: { component: 'agent' } });
+  const metrics = createAgentMetrics();
+  const agent = await startAgent({
+    kubeConfig: kubeConfig(),
+    nodeName: cmd.nodeName,
+    logger: log,
+    resyncMs: cmd.resyncSeconds * 1000,
+    onPass: (r: PassReport) => metrics.observe(r),
+    ...(cmd.wireguardGo ? { createWireGuard: (iface: string) => ['wireguard-go', iface] } : {}),
+  });
+  const server = serveAgent(cmd.metricsPort, metrics.registry, () => agent.last?.ok === true);
+  log.info('agent started', { node: cmd.nodeName, metricsPort: cmd.metricsPort });
+  onSignal(log, async () => {
+    server.close();
+    await agent.stop();
+  });
+}
+
+async function main(): Promise<void> {
+  let cmd: ReturnType<typeof parseCommand>;
+  try {
+    cmd = parseCommand(process.argv.slice(2), process.env, hostname());
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    process.stderr.write(`${e.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (cmd.kind === 'controller') await runController(cmd);
+  else await runAgent(cmd);
+}
+
+main().catch((e) => {
+  process.stderr.write(
+    `${JSON.stringify({ level: 'error', msg: 'fatal', error: e instanceof Error ? e.message : String(e) })}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,89 @@
+// Shared by the agent's kernel and API-server tests (not part of the public API, not bundled).
+
+import { createTopologyState, type Topology, type TopologyState } from '@isthmus/route-planner';
+import type { Lab, Netns } from '../../../../testing/netns';
+import { type CommandRunner, createExecRunner } from './runner';
+
+/** Two one-node P2P clusters whose nodes meet on `ul0` (198.18.0.0/15) and serve a pod each. */
+export const EAST = {
+  node: 'east-1',
+  cluster: 'east',
+  podCIDR: '10.10.0.0/16',
+  nodePodCIDR: '10.10.1.0/24',
+  underlayIP: '198.18.0.1',
+  podIP: '10.10.1.10',
+  gwIP: '10.10.1.1',
+};
+export const WEST = {
+  node: 'west-1',
+  cluster: 'west',
+  podCIDR: '10.20.0.0/16',
+  nodePodCIDR: '10.20.1.0/24',
+  underlayIP: '198.18.0.2',
+  podIP: '10.20.1.10',
+  gwIP: '10.20.1.1',
+};
+export type NodeFixture = typeof EAST;
+
+export function p2pTopology(): Topology {
+  return {
+    clusters: [EAST, WEST].map((n) => ({ name: n.cluster, mode: 'p2p' as const, podCIDRs: [n.podCIDR] })),
+    nodes: [EAST, WEST].map((n) => ({
+      name: n.node,
+      cluster: n.cluster,
+      underlayIP: n.underlayIP,
+      underlayDevice: 'ul0',
+      podCIDRs: [n.nodePodCIDR],
+    })),
+  };
+}
+
+export function p2pState(): TopologyState {
+  return createTopologyState(p2pTopology());
+}
+
+export interface LabNode {
+  readonly fx: NodeFixture;
+  readonly ns: Netns;
+  readonly pod: Netns;
+}
+
+/** A node namespace per fixture, joined by a veth `ul0`, each with a pod namespace on a veth (`eth0` / `pod0`). */
+export async function labNodes(lab: Lab, prefix: string): Promise<[LabNode, LabNode]> {
+  const out: LabNode[] = [];
+  for (const fx of [EAST, WEST]) {
+    const ns = await lab.netns(`${prefix}${fx.cluster}`);
+    const pod = await lab.netns(`${prefix}${fx.cluster}p`);
+    await lab.veth(pod, 'eth0', ns, 'pod0', { a: [`${fx.podIP}/24`], b: [`${fx.gwIP}/24`] });
+    await pod.must('ip', ['route', 'add', 'default', 'via', fx.gwIP]);
+    await ns.must('sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    out.push({ fx, ns, pod });
+  }
+  await lab.veth(out[0]!.ns, 'ul0', out[1]!.ns, 'ul0', {
+    a: [`${EAST.underlayIP}/15`],
+    b: [`${WEST.underlayIP}/15`],
+  });
+  return out as [LabNode, LabNode];
+}
+
+/** A runner inside `netns` that records every command line it runs (never stdin). */
+export function recordingRunner(netns: string): { run: CommandRunner; log: string[] } {
+  const inner = createExecRunner({ netns });
+  const log: string[] = [];
+  return {
+    log,
+    run: (cmd, args, opts) => {
+      log.push(`${cmd} ${args.join(' ')}`);
+      return inner(cmd, args, opts);
+    },
+  };
+}
+
+/** The command lines of the agent's kernel reads; anything else changes the kernel. */
+const READ_ONLY =
+  /^(ip (-6 )?-json (route show table all|rule show|neigh show|-details link show|addr show)|bridge -json fdb show|nft -j list (tables|table (ip|ip6) \S+)|wg show \S+ dump|ip6?tables-save -t mangle)$/;
+
+/** The recorded command lines that are not reads. */
+export function mutating(log: readonly string[]): string[] {
+  return log.filter((l) => !READ_ONLY.test(l));
+}
