@@ -103,6 +103,18 @@ export interface ClusterSetMemberSpec {
   readonly mode?: 'gateway' | 'p2p';
   /** A global CIDR the member asks for; the controller allots one when omitted. */
   readonly globalCIDR?: string;
+  /** The member's gateway nodes, as published for the other clusters (public material only). */
+  readonly gateways?: readonly ClusterSetGateway[];
+}
+/** A gateway node of a member cluster: where the other clusters' gateways reach it. */
+export interface ClusterSetGateway {
+  readonly node: string;
+  readonly privateIp: string;
+  readonly privateSubnet?: string;
+  readonly publicIp?: string;
+  readonly port?: number;
+  /** WireGuard public key (never a private key). */
+  readonly publicKey?: string;
 }
 export interface ClusterSetMemberStatus {
   /** The global CIDR allotted to the member. */

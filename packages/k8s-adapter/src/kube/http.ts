@@ -1,0 +1,239 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { codeForStatus, KubeError } from './errors';
+
+/** What a request needs from a KubeConfig: the server URL, TLS material, auth headers and a keep-alive agent. */
+interface Transport {
+  readonly server: URL;
+  readonly agent: http.Agent;
+  readonly base: https.RequestOptions;
+  readonly expires: number;
+}
+
+const transports = new WeakMap<KubeConfig, Transport>();
+// Auth headers can come from an exec plugin or a token file; refresh them now and then.
+const AUTH_TTL_MS = 60_000;
+
+async function transport(kc: KubeConfig): Promise<Transport> {
+  const cached = transports.get(kc);
+  if (cached && cached.expires > Date.now()) return cached;
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new KubeError('NO_CLUSTER', 'the kubeconfig has no current cluster');
+  const opts: https.RequestOptions = {};
+  try {
+    await kc.applyToHTTPSOptions(opts);
+  } catch (e) {
+    throw new KubeError('NO_CLUSTER', `the kubeconfig cannot be used: ${(e as Error).message}`, {
+      server: cluster.server,
+    });
+  }
+  const server = new URL(cluster.server);
+  const base: https.RequestOptions = {
+    headers: { ...(opts.headers as Record<string, string> | undefined) },
+    ...(opts.auth === undefined ? {} : { auth: opts.auth }),
+  };
+  const tls: https.AgentOptions = {
+    keepAlive: true,
+    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+    ...(opts.cert === undefined ? {} : { cert: opts.cert }),
+    ...(opts.key === undefined ? {} : { key: opts.key }),
+    ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+    ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+  };
+  const agent =
+    cached?.agent ??
+    (server.protocol === 'https:' ? new https.Agent(tls) : new http.Agent({ keepAlive: true }));
+  const t: Transport = { server, agent, base, expires: Date.now() + AUTH_TTL_MS };
+  transports.set(kc, t);
+  return t;
+}
+
+export interface RequestOptions {
+  readonly method?: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly body?: unknown;
+  readonly contentType?: string;
+  readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+function url(t: Transport, path: string, query: RequestOptions['query']): URL {
+  const u = new URL(t.server.href.replace(/\/$/, '') + path);
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+  return u;
+}
+
+function open(
+  t: Transport,
+  u: URL,
+  method: string,
+  headers: Record<string, string>,
+  signal: AbortSignal | undefined,
+): http.ClientRequest {
+  const lib = u.protocol === 'https:' ? https : http;
+  return lib.request(u, {
+    ...t.base,
+    method,
+    agent: t.agent,
+    headers: { ...(t.base.headers as Record<string, string>), accept: 'application/json', ...headers },
+    ...(signal === undefined ? {} : { signal }),
+  });
+}
+
+function statusError(status: number, text: string, method: string, path: string): KubeError {
+  let reason: string | undefined;
+  let message = text.slice(0, 500);
+  try {
+    const s = JSON.parse(text) as { reason?: string; message?: string };
+    reason = s.reason;
+    if (s.message) message = s.message;
+  } catch {
+    // not a Status object: keep the raw text
+  }
+  return new KubeError(codeForStatus(status, reason), `${method} ${path}: ${status} ${message}`, {
+    status,
+    method,
+    path,
+    ...(reason === undefined ? {} : { reason }),
+  });
+}
+
+/** One API call; resolves with the parsed JSON body of a 2xx answer, rejects with a KubeError otherwise. */
+export async function request<T = unknown>(
+  kc: KubeConfig,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<T> {
+  const t = await transport(kc);
+  const method = opts.method ?? 'GET';
+  const u = url(t, path, opts.query);
+  const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
+  const headers: Record<string, string> = {};
+  if (payload) {
+    headers['content-type'] = opts.contentType ?? 'application/json';
+    headers['content-length'] = String(payload.length);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const req = open(t, u, method, headers, opts.signal);
+    req.setTimeout(opts.timeoutMs ?? 30_000, () => {
+      req.destroy(
+        new KubeError('TIMEOUT', `${method} ${path}: no answer in ${opts.timeoutMs ?? 30_000} ms`, {
+          method,
+          path,
+        }),
+      );
+    });
+    req.on('error', (e) =>
+      reject(
+        KubeError.isInstance(e)
+          ? e
+          : new KubeError('NETWORK', `${method} ${path}: ${e.message}`, { method, path }),
+      ),
+    );
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', (e) =>
+        reject(new KubeError('NETWORK', `${method} ${path}: ${e.message}`, { method, path })),
+      );
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) return reject(statusError(status, text, method, path));
+        if (text === '') return resolve(undefined as T);
+        try {
+          resolve(JSON.parse(text) as T);
+        } catch {
+          reject(
+            new KubeError('INVALID_RESPONSE', `${method} ${path}: the answer is not JSON`, {
+              method,
+              path,
+              status,
+            }),
+          );
+        }
+      });
+    });
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+export interface WatchEvent {
+  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly object: Record<string, unknown>;
+}
+
+export interface WatchHandle {
+  /** Ends the watch; `done` is not called after this. */
+  abort(): void;
+}
+
+/**
+ * A streaming watch: calls `onEvent` per line and `done` once, when the stream ends (error or not).
+ * Non-2xx answers reach `done` as a KubeError (410 Gone as code GONE).
+ */
+export async function watchStream(
+  kc: KubeConfig,
+  path: string,
+  query: RequestOptions['query'],
+  onEvent: (e: WatchEvent) => void,
+  done: (err: KubeError | undefined) => void,
+): Promise<WatchHandle> {
+  const t = await transport(kc);
+  const u = url(t, path, { ...query, watch: 'true' });
+  let finished = false;
+  let aborted = false;
+  const finish = (err: KubeError | undefined) => {
+    if (finished) return;
+    finished = true;
+    if (!aborted) done(err);
+  };
+  const req = open(t, u, 'GET', {}, undefined);
+  req.on('error', (e) =>
+    finish(KubeError.isInstance(e) ? e : new KubeError('NETWORK', `watch ${path}: ${e.message}`, { path })),
+  );
+  req.on('response', (res) => {
+    const status = res.statusCode ?? 0;
+    if (status !== 200) {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => finish(statusError(status, Buffer.concat(chunks).toString('utf8'), 'GET', path)));
+      res.on('error', () => finish(statusError(status, '', 'GET', path)));
+      return;
+    }
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl = buf.indexOf('\n');
+      while (nl >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        nl = buf.indexOf('\n');
+        if (line.trim() === '' || finished) continue;
+        let ev: WatchEvent;
+        try {
+          ev = JSON.parse(line) as WatchEvent;
+        } catch {
+          finish(new KubeError('INVALID_RESPONSE', `watch ${path}: a line is not JSON`, { path }));
+          req.destroy();
+          return;
+        }
+        onEvent(ev);
+      }
+    });
+    res.on('end', () => finish(undefined));
+    res.on('close', () => finish(undefined));
+    res.on('error', (e) => finish(new KubeError('NETWORK', `watch ${path}: ${e.message}`, { path })));
+  });
+  req.end();
+  return {
+    abort() {
+      aborted = true;
+      finished = true;
+      req.destroy();
+    },
+  };
+}
