@@ -18,7 +18,12 @@ import type {
 export interface ServiceExport {
   readonly apiVersion?: string;
   readonly kind?: string;
-  readonly metadata: { readonly name?: string; readonly namespace?: string; readonly uid?: string };
+  readonly metadata: {
+    readonly name?: string;
+    readonly namespace?: string;
+    readonly uid?: string;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
 }
 
 /** One watched object, tagged with its kind (what an informer event carries). */
