@@ -414,7 +414,7 @@ export interface FailoverResult {
   readonly change: GatewayChange;
 }
 
-/** Applies a planned gateway change: the new gateway's routes, NAT and cable; the remote gateways' failover. */
+/** Applies a planned gateway change: the new gateway's cable and NAT, the remote gateways' failover, then the route diffs. */
 async function applyGatewayChange(
   built: BuiltScenario,
   change: GatewayChange,
@@ -423,7 +423,7 @@ async function applyGatewayChange(
   // The new gateway's routes name its cable device: the cable first.
   await startCable(built, change.to, change.cable.plan, change.cable.mssNft);
   await built.ns[change.to]!.must('nft', ['-f', '-'], { input: change.nat.nft });
-  for (const d of change.nodeDiffs) if (!dead.has(d.node)) await applyPlan(built.ns[d.node]!, d.diff);
+  // Remote cables move before the node diffs: a gateway route via the new VTEP resolves through the new FDB.
   for (const r of change.remotes) {
     const ns = built.ns[r.node]!;
     const f = renderFailover(r.failover, 4);
@@ -439,6 +439,7 @@ async function applyGatewayChange(
     if (f.bridgeBatch !== '') await ns.must('bridge', ['-batch', '-'], { input: f.bridgeBatch });
     built.cables[r.node] = r.after;
   }
+  for (const d of change.nodeDiffs) if (!dead.has(d.node)) await applyPlan(built.ns[d.node]!, d.diff);
   built.active[change.cluster] = change.to;
 }
 

@@ -58,14 +58,17 @@ describe('planScenario', () => {
     ]);
   });
 
-  it('VXLAN cables route via the remote VTEP: the shadowing link routes are left out of the gateway plans', () => {
+  it("VXLAN cables: the gateway's table-150 routes go via the remote VTEP from the cable plan, onlink", () => {
     const s = planScenario({ driver: 'vxlan', mode: 'gateway' });
     const gw = s.nodes.find((n) => n.name === 'west-gw')!;
-    expect(gw.routes.routes.filter((r) => r.dev === 'vxlan-tunnel')).toEqual([]);
     const cable = gw.cable!.plan;
-    expect(cable.driver === 'vxlan' && cable.routes.map((r) => [r.dst, r.via])).toEqual([
-      ['242.1.0.0/16', '241.0.0.3'],
+    expect(cable.driver === 'vxlan' && cable.peers.map((p) => [p.clusterId, p.remoteVtep])).toEqual([
+      ['east', '241.0.0.3'],
     ]);
+    expect(gw.routes.routes).toEqual([
+      { family: 4, table: 150, dst: '242.1.0.0/16', via: '241.0.0.3', dev: 'vxlan-tunnel', onlink: true },
+    ]);
+    expect(s.topology.nodes.find((n) => n.name === 'east-gw')!.cableNextHops).toEqual({ west: '241.0.0.1' });
     expect(s.mtu).toMatchObject({ largestDfPing: 1450, limitedBy: 'vx-submariner' });
   });
 
@@ -116,6 +119,28 @@ describe('planGatewayChange', () => {
       expect.objectContaining({ clusterId: 'east', fromNode: 'east-gw', toNode: 'east-gw2' }),
     ]);
     expect(c.cable.plan.driver === 'wireguard' && c.cable.plan.interfaceName).toBe(s.wgNames['east-gw2']);
+  });
+
+  it("VXLAN: the new gateway routes via the remote VTEP, and the remote gateway's route moves to the new one's VTEP", () => {
+    const s = planScenario({ driver: 'vxlan', mode: 'gateway' });
+    const c = planGatewayChange(s, 'east', 'east-gw2');
+    expect(c.nodeDiffs.map((d) => d.node)).toEqual(['east-gw', 'east-gw2', 'east-worker', 'west-gw']);
+    const newVtep = c.cable.plan.driver === 'vxlan' ? c.cable.plan.vtep.split('/')[0] : '';
+    expect(newVtep).toBe('241.0.0.4');
+    const diff = (node: string) => c.nodeDiffs.find((d) => d.node === node)!.diff;
+    expect(diff('west-gw').replace.routes).toEqual([
+      { family: 4, table: 150, dst: '242.1.0.0/16', via: newVtep, dev: 'vxlan-tunnel', onlink: true },
+    ]);
+    expect([...diff('east-gw2').add.routes, ...diff('east-gw2').replace.routes]).toContainEqual({
+      family: 4,
+      table: 150,
+      dst: '242.0.0.0/16',
+      via: '241.0.0.1',
+      dev: 'vxlan-tunnel',
+      onlink: true,
+    });
+    const after = c.remotes[0]!.after;
+    expect(after.driver === 'vxlan' && after.peers.map((p) => p.remoteVtep)).toEqual([newVtep]);
   });
 
   it('refuses P2P scenarios and nodes that cannot be gateways', () => {

@@ -428,6 +428,7 @@ function topologyOf(
   mode: ScenarioMode,
   clusters: readonly ScenarioCluster[],
   cableDevice: (node: string) => string,
+  nextHops: (node: string) => Readonly<Record<string, string>> | undefined,
 ): Topology {
   const layout = nodeLayout();
   if (mode === 'gateway') {
@@ -438,16 +439,20 @@ function topologyOf(
       serviceCIDRs: [c.serviceCidr],
       globalCIDRs: [c.globalCidr],
     }));
-    const nodes: NodeSpec[] = layout.map((n) => ({
-      name: n.name,
-      cluster: n.cluster,
-      underlayIP: n.underlayIp,
-      underlayDevice: 'eth0',
-      mtu: LINK_MTU,
-      podCIDRs: [n.podCidr],
-      ...(n.role === 'gateway' && { gateway: true }),
-      ...(n.role !== 'worker' && { cableDevice: cableDevice(n.name) }),
-    }));
+    const nodes: NodeSpec[] = layout.map((n) => {
+      const hops = nextHops(n.name);
+      return {
+        name: n.name,
+        cluster: n.cluster,
+        underlayIP: n.underlayIp,
+        underlayDevice: 'eth0',
+        mtu: LINK_MTU,
+        podCIDRs: [n.podCidr],
+        ...(n.role === 'gateway' && { gateway: true }),
+        ...(n.role !== 'worker' && { cableDevice: cableDevice(n.name) }),
+        ...(hops !== undefined && { cableNextHops: hops }),
+      };
+    });
     return { clusters: specs, nodes };
   }
   // Overlapping pod CIDRs cannot be routed node to node: each worker is reached at its cluster's global CIDR.
@@ -485,31 +490,13 @@ function endpointOf(
 }
 
 /**
- * route-planner routes remote CIDRs on a gateway `dev <cable> scope link` in its table (looked up before
- * main). Through an L3 cable (WireGuard) that works; through VXLAN (L2) the kernel would ARP for every
- * remote pod on the tunnel and nobody answers: there the cable plan's own routes (via the remote VTEP,
- * in main) must carry the traffic, so the shadowing link routes are left out.
+ * The gateway's next hop on its cable per remote cluster, for route-planner's `cableNextHops`: through a
+ * VXLAN cable (L2, learning off) the remote VTEP, or the kernel would ARP for every remote pod on the
+ * tunnel; none for WireGuard (L3: route-planner's link routes are right).
  */
-export function withoutShadowedCableRoutes(plan: Plan, cable: CablePlan | null): Plan {
-  if (cable === null || cable.driver !== 'vxlan') return plan;
-  const shadowed = new Set(cable.routes.map((r) => r.dst));
-  return {
-    ...plan,
-    routes: plan.routes.filter(
-      (r) => !(r.dev === cable.interfaceName && r.via === undefined && shadowed.has(r.dst)),
-    ),
-  };
-}
-
-/** The same for a diff: a route replaced by a shadowing link route is deleted instead (the cable's route serves). */
-export function withoutShadowedCableDiff(diff: PlanDiff, cable: CablePlan | null): PlanDiff {
-  const replace = withoutShadowedCableRoutes(diff.replace, cable);
-  const gone = diff.replace.routes.filter((r) => !replace.routes.includes(r));
-  return {
-    delete: { ...diff.delete, routes: [...diff.delete.routes, ...gone] },
-    replace,
-    add: withoutShadowedCableRoutes(diff.add, cable),
-  };
+export function cableNextHops(plan: CablePlan): Readonly<Record<string, string>> | undefined {
+  if (plan.driver !== 'vxlan') return undefined;
+  return Object.fromEntries(plan.peers.map((p) => [p.clusterId, p.remoteVtep]));
 }
 
 /** The cable of `local` toward the given remote gateways. */
@@ -637,7 +624,23 @@ export function planScenario(options: ScenarioOptions): Scenario {
   for (const n of layout.filter((x) => x.role !== 'worker'))
     endpoints[n.name] = endpointOf(n, clusterOf(n.cluster), keys, vtepPool.allocate(n.name).toString());
 
-  const topology = topologyOf(mode, clusters, (n) => cableDeviceName(driver, wgNames, n));
+  // The active gateways' cables come first: their next hops (VXLAN's remote VTEPs) go into the topology.
+  const cables = new Map<string, CablePlan>();
+  if (mode === 'gateway') {
+    for (const n of layout.filter((x) => x.role === 'gateway')) {
+      const remote = layout.find((o) => o.cluster !== n.cluster && o.role === 'gateway')!;
+      cables.set(n.name, planGatewayCable({ driver, keys, wgNames, endpoints }, n.name, [remote.name]));
+    }
+  }
+  const topology = topologyOf(
+    mode,
+    clusters,
+    (n) => cableDeviceName(driver, wgNames, n),
+    (n) => {
+      const cable = cables.get(n);
+      return cable === undefined ? undefined : cableNextHops(cable);
+    },
+  );
   const state = createTopologyState(topology);
   const inMesh = new Set(topology.nodes.map((n) => n.name));
 
@@ -657,11 +660,7 @@ export function planScenario(options: ScenarioOptions): Scenario {
     const planned = inMesh.has(n.name) ? planNodeRoutes(state, n.name) : { plan: EMPTY, conflicts: [] };
     const hosts = planNodeHost(hostPlans.get(n.name) ?? []);
     const natHere = mode === 'gateway' ? n.role === 'gateway' : n.role === 'worker';
-    const remoteGateway = layout.find((o) => o.cluster !== n.cluster && o.role === 'gateway')!;
-    const cable =
-      mode === 'gateway' && n.role === 'gateway'
-        ? planGatewayCable({ driver, keys, wgNames, endpoints }, n.name, [remoteGateway.name])
-        : null;
+    const cable = cables.get(n.name) ?? null;
     return {
       name: n.name,
       ns: n.ns,
@@ -669,7 +668,7 @@ export function planScenario(options: ScenarioOptions): Scenario {
       role: n.role,
       underlayIp: n.underlayIp,
       podCidr: n.podCidr,
-      routes: withoutShadowedCableRoutes(mergePlans(planned.plan, hosts), cable),
+      routes: mergePlans(planned.plan, hosts),
       conflicts: planned.conflicts,
       kubernetes: kubernetesOf(n, pods, worker, peers),
       kubeProxyNft: renderKubeProxyNft({
@@ -762,7 +761,10 @@ export interface GatewayChange {
   readonly cluster: ClusterName;
   readonly from: string;
   readonly to: string;
-  /** route-planner deltas (updateTopology gateway-change), by node. */
+  /**
+   * route-planner deltas by node: updateTopology's gateway-change (with the new gateway's cable next hops)
+   * and, for VXLAN cables, cable-next-hops on each remote gateway (its next hop moves to the new VTEP).
+   */
   readonly nodeDiffs: readonly { readonly node: string; readonly diff: PlanDiff }[];
   /** The new gateway's cable toward the remote active gateways, and its NAT. */
   readonly cable: { readonly plan: CablePlan; readonly mssNft: string };
@@ -791,34 +793,48 @@ export function planGatewayChange(scenario: Scenario, cluster: ClusterName, to: 
       'NOT_A_GATEWAY_NODE',
       `planGatewayChange: ${JSON.stringify(to)} is not a gateway-capable node of ${JSON.stringify(cluster)}`,
     );
-  const update = updateTopology(createTopologyState(scenario.topology), {
-    kind: 'gateway-change',
-    cluster: c.name,
-    node: to,
-  });
   const remoteGateways = scenario.nodes.filter((n) => n.cluster !== cluster && n.cable !== null);
   const cable = planGatewayCable(
     scenario,
     to,
     remoteGateways.map((n) => n.name),
   );
+  const remotes = remoteGateways.map((r) => {
+    const before = r.cable!.plan;
+    const others = scenario.nodes
+      .filter((n) => n.cluster !== r.cluster && n.cable !== null && n.cluster !== cluster)
+      .map((n) => n.name);
+    const after = planGatewayCable(scenario, r.name, [...others, to]);
+    return { node: r.name, before, after, failover: planFailover(before, after) };
+  });
+  // The new gateway takes its next hops from its own cable; each remote gateway's move to the new VTEP.
+  const hops = cableNextHops(cable);
+  let update = updateTopology(createTopologyState(scenario.topology), {
+    kind: 'gateway-change',
+    cluster: c.name,
+    node: to,
+    ...(hops !== undefined && { cableNextHops: hops }),
+  });
+  const deltas = [...update.deltas];
+  for (const r of remotes) {
+    const moved = cableNextHops(r.after);
+    if (moved === undefined) continue;
+    update = updateTopology(update.state, { kind: 'cable-next-hops', node: r.node, cableNextHops: moved });
+    for (const d of update.deltas) {
+      // Each of these changes touches other nodes than the last: the deltas add up without composing.
+      if (deltas.some((x) => x.node === d.node))
+        throw new Error(`planGatewayChange: two deltas for node ${d.node}`);
+      deltas.push(d);
+    }
+  }
+  deltas.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   return {
     cluster,
     from: from.name,
     to,
-    nodeDiffs: update.deltas.map((d) => ({
-      node: d.node,
-      diff: d.node === to ? withoutShadowedCableDiff(d.diff, cable) : d.diff,
-    })),
+    nodeDiffs: deltas.map((d) => ({ node: d.node, diff: d.diff })),
     cable: { plan: cable, mssNft: renderMssClampNft(cable.mssClamp) },
     nat: from.nat!,
-    remotes: remoteGateways.map((r) => {
-      const before = r.cable!.plan;
-      const others = scenario.nodes
-        .filter((n) => n.cluster !== r.cluster && n.cable !== null && n.cluster !== cluster)
-        .map((n) => n.name);
-      const after = planGatewayCable(scenario, r.name, [...others, to]);
-      return { node: r.name, before, after, failover: planFailover(before, after) };
-    }),
+    remotes,
   };
 }

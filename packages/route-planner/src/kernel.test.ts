@@ -11,6 +11,7 @@ import { planPodRoutes } from './pod';
 import { renderIpBatch } from './render';
 import { applyMangle, applySteps, readKernel } from './test-support';
 import { createTopologyState, type Topology } from './topology';
+import { updateTopology } from './update';
 
 type ReadOptions = NonNullable<Parameters<typeof readKernel>[1]>;
 
@@ -527,6 +528,75 @@ describeKernel('route-planner on a real kernel', ['netns', 'veth', 'vxlan', 'ipt
       await onLoopback(nd, '10.40.2.1/32');
       await onLoopback(remote, '10.30.0.1/32');
       await remote.must('ip', ['route', 'add', '10.40.0.0/16', 'via', '192.0.2.1']);
+      expectSuccess(await ping(nd, '10.30.0.1', { from: '10.40.2.1', count: 2 }));
+    });
+
+    it('gateway mode over an L2 cable (VXLAN, learning off): a link route ARPs in vain, cable next hops carry the traffic', async () => {
+      const gw = await lab.netns('l2gw');
+      const nd = await lab.netns('l2node');
+      const remote = await lab.netns('l2rgw');
+      await lab.veth(gw, 'ul0', nd, 'ul0', { a: ['198.18.3.1/24'], b: ['198.18.3.2/24'] });
+      await lab.veth(gw, 'ul1', remote, 'ul1', { a: ['192.0.2.5/30'], b: ['192.0.2.6/30'] });
+      // What @isthmus/cable's VXLAN plan sets up on both gateways: no learning, VTEPs, flood to the peer.
+      for (const [ns, local, vtep, peer] of [
+        [gw, '192.0.2.5', '241.0.0.1/8', '192.0.2.6'],
+        [remote, '192.0.2.6', '241.0.0.2/8', '192.0.2.5'],
+      ] as const) {
+        await ns.ipBatch(
+          `link add vxc type vxlan id 1000 local ${local} dstport 4500 nolearning\nlink set vxc mtu 1450 up\naddr add ${vtep} dev vxc\n`,
+        );
+        await ns.must('bridge', ['fdb', 'append', '00:00:00:00:00:00', 'dev', 'vxc', 'dst', peer]);
+      }
+      const topology: Topology = {
+        clusters: [
+          { name: 'home', mode: 'gateway', podCIDRs: ['10.40.0.0/16'] },
+          { name: 'away', mode: 'gateway', podCIDRs: ['10.30.0.0/16'] },
+        ],
+        nodes: [
+          {
+            name: 'home-gw',
+            cluster: 'home',
+            underlayIP: '198.18.3.1',
+            podCIDRs: ['10.40.1.0/24'],
+            gateway: true,
+            cableDevice: 'vxc',
+          },
+          { name: 'home-n1', cluster: 'home', underlayIP: '198.18.3.2', podCIDRs: ['10.40.2.0/24'] },
+        ],
+      };
+      const state = createTopologyState(topology);
+      expect(await converge(gw, planNodeRoutes(state, 'home-gw').plan)).toEqual(
+        planNodeRoutes(state, 'home-gw').plan,
+      );
+      const ndPlan = planNodeRoutes(state, 'home-n1').plan;
+      expect(await converge(nd, ndPlan)).toEqual(ndPlan);
+      await sysctl(gw, {
+        'net.ipv4.ip_forward': '1',
+        'net.ipv4.conf.all.rp_filter': '0',
+        'net.ipv4.conf.default.rp_filter': '0',
+      });
+      await sysctl(nd, { 'net.ipv4.conf.all.rp_filter': '0', 'net.ipv4.conf.default.rp_filter': '0' });
+      // The remote gateway answers ARP only for its own VTEP, as a gateway whose pods sit behind it does.
+      await sysctl(remote, { 'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.all.rp_filter': '0' });
+      await gw.must('ip', ['route', 'add', '10.40.2.0/24', 'via', '198.18.3.2']);
+      await onLoopback(nd, '10.40.2.1/32');
+      await onLoopback(remote, '10.30.0.1/32');
+      await remote.must('ip', ['route', 'add', '10.40.0.0/16', 'via', '241.0.0.1', 'dev', 'vxc']);
+      expect(await routeGet(gw, '10.30.0.1')).not.toContain('via');
+      expect((await ping(nd, '10.30.0.1', { from: '10.40.2.1', wait: 1 })).code).not.toBe(0);
+
+      const { state: next, deltas } = updateTopology(state, {
+        kind: 'cable-next-hops',
+        node: 'home-gw',
+        cableNextHops: { away: '241.0.0.2' },
+      });
+      expect(deltas.map((d) => d.node)).toEqual(['home-gw']);
+      await applySteps(gw, renderIpBatch(deltas[0]!.diff));
+      const gwPlan = planNodeRoutes(next, 'home-gw').plan;
+      expect(await readBack(gw, gwPlan)).toEqual(gwPlan);
+      expect(gwPlan.routes).toEqual([
+        { family: 4, table: 150, dst: '10.30.0.0/16', via: '241.0.0.2', dev: 'vxc', onlink: true },
+      ]);
       expectSuccess(await ping(nd, '10.30.0.1', { from: '10.40.2.1', count: 2 }));
     });
   });

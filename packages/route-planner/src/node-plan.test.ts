@@ -62,7 +62,7 @@ describe('planNodeRoutes properties', () => {
     );
   });
 
-  it('gateway mode: every remote CIDR goes through the active gateway (or is reported)', () => {
+  it('gateway mode: every remote CIDR goes through the active gateway (or is reported), on the gateway via its cable next hop when it has one', () => {
     fc.assert(
       fc.property(arbTopology, (t) => {
         const state = createTopologyState(t);
@@ -86,7 +86,13 @@ describe('planNodeRoutes properties', () => {
               );
               expect(routes.length + (reported ? 1 : 0)).toBe(1);
               if (reported) continue;
-              if (gw === x) expect(routes[0]).toMatchObject({ dev: 'submariner', scope: 'link' });
+              const hop = t.nodes.find((n) => n.name === x)!.cableNextHops?.[r.name];
+              if (gw === x)
+                expect(routes[0]).toEqual(
+                  hop === undefined
+                    ? { family: 4, table: 150, dst: cidr, dev: 'submariner', scope: 'link' }
+                    : { family: 4, table: 150, dst: cidr, via: hop, dev: 'submariner', onlink: true },
+                );
               else {
                 expect(routes[0]).toMatchObject({ via: g.vtep, dev: 'vx-submariner', onlink: true });
                 expect(plan.neighbours).toContainEqual({

@@ -175,15 +175,18 @@ export function localPart(
         });
         continue;
       }
+      const dst = c.toString();
+      // On the gateway: an L3 cable takes the CIDR as a link route; an L2 cable (VXLAN) needs the remote VTEP.
+      const hop = gw.name === x.name ? x.nextHops.get(r) : gw.vtep;
       out.route(
-        gw.name === x.name
-          ? { family: o.vtepFamily, table: o.table, dst: c.toString(), dev: x.cable, scope: 'link' }
+        hop === undefined
+          ? { family: o.vtepFamily, table: o.table, dst, dev: x.cable, scope: 'link' }
           : {
               family: o.vtepFamily,
               table: o.table,
-              dst: c.toString(),
-              via: gw.vtep,
-              dev: gwDev,
+              dst,
+              via: hop,
+              dev: gw.name === x.name ? x.cable : gwDev,
               onlink: true,
             },
       );

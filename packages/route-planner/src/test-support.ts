@@ -223,7 +223,18 @@ export class ModelKernel {
   }
 }
 
-/** A topology of 2-4 clusters of 0-6 nodes, P2P or gateway mode, optionally with two overlapping clusters. */
+/** Cable next hops toward the clusters `targets` names by index (others than `own`), or nothing. */
+export function nextHopsTo(targets: readonly number[], own: number, count: number, salt: number) {
+  const hops: Record<string, string> = {};
+  for (const k of targets)
+    if (k !== own && k < count) hops[`c${k}`] = `192.0.2.${((own * 16 + k * 4 + salt) % 250) + 1}`;
+  return Object.keys(hops).length === 0 ? {} : { cableNextHops: hops };
+}
+
+/**
+ * A topology of 2-4 clusters of 0-6 nodes, P2P or gateway mode, optionally with two overlapping clusters; the
+ * first two nodes of a cluster may carry cable next hops toward some other clusters.
+ */
 export const arbTopology: fc.Arbitrary<Topology> = fc
   .record({
     clusters: fc.array(
@@ -232,6 +243,7 @@ export const arbTopology: fc.Arbitrary<Topology> = fc
         nodes: fc.integer({ min: 0, max: 6 }),
         gateway: fc.integer({ min: -1, max: 5 }),
         global: fc.boolean(),
+        hops: fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 3 }),
       }),
       { minLength: 2, maxLength: 4 },
     ),
@@ -258,6 +270,7 @@ export const arbTopology: fc.Arbitrary<Topology> = fc
           underlayIP: `198.18.${i}.${j + 1}`,
           podCIDRs: [`10.${podNet}.${j + (podNet === i ? 0 : 50)}.0/24`],
           ...(j === c.gateway && { gateway: true }),
+          ...(j < 2 && nextHopsTo(c.hops, i, clusters.length, j)),
         });
       }
     });

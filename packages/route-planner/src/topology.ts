@@ -10,6 +10,7 @@ import {
 import { RoutePlannerError, show } from './errors';
 import { addrOf, addrSortKey, prefixOf } from './ip';
 import { macFromAddr, macPrefixOf } from './mac';
+import { type CableNextHops, cableNextHopsOf } from './next-hops';
 import { type FdbEntry, fdbKey, type Neighbour, neighbourKey, type Route, routeKey } from './plan';
 
 export type ClusterMode = 'gateway' | 'p2p';
@@ -41,6 +42,11 @@ export interface NodeSpec {
   readonly gateway?: boolean;
   /** The tunnel device toward other clusters (from @isthmus/cable) on a gateway; default options.cableDevice. */
   readonly cableDevice?: string;
+  /**
+   * Next hop on the cable by remote cluster name, for L2 cables (VXLAN: the remote gateway's VTEP): while this
+   * node is the active gateway, that cluster's CIDRs go `via <hop> dev <cable> onlink` instead of `scope link`.
+   */
+  readonly cableNextHops?: Readonly<Record<string, string>>;
 }
 
 export interface VxlanOptions {
@@ -138,6 +144,8 @@ export interface NodeRec {
   readonly pod: readonly Prefix[];
   readonly gateway: boolean;
   readonly cable: string;
+  /** Next hops on the cable by remote cluster (canonical addresses). */
+  readonly nextHops: CableNextHops;
   readonly vtep: string;
   readonly mac: string;
   readonly p2p: Contribution;
@@ -330,8 +338,13 @@ export function clusterRec(spec: ClusterSpec, opts: ResolvedNodeOptions): Cluste
   };
 }
 
-/** Check a node spec against its cluster; the VTEP comes later. @internal */
-export function checkNodeSpec(spec: NodeSpec, cluster: ClusterRec | undefined, opts: ResolvedNodeOptions) {
+/** Check a node spec against its cluster (and `isCluster`, the clusters its next hops may name); the VTEP comes later. @internal */
+export function checkNodeSpec(
+  spec: NodeSpec,
+  cluster: ClusterRec | undefined,
+  opts: ResolvedNodeOptions,
+  isCluster: (name: string) => boolean,
+) {
   if (typeof spec?.name !== 'string' || spec.name === '') {
     throw new RoutePlannerError(
       'INVALID_ARGUMENT',
@@ -368,7 +381,15 @@ export function checkNodeSpec(spec: NodeSpec, cluster: ClusterRec | undefined, o
     }
   }
   const cable = ifname(spec.cableDevice ?? opts.cableDevice, `${field}.cableDevice`);
-  return { underlay, mtu, pod, cable, gateway: spec.gateway === true };
+  const nextHops = cableNextHopsOf(
+    spec.cableNextHops,
+    `${field}.cableNextHops`,
+    spec.name,
+    cluster.name,
+    isCluster,
+    opts.vtepFamily,
+  );
+  return { underlay, mtu, pod, cable, nextHops, gateway: spec.gateway === true };
 }
 
 /** The P2P contribution of a node: a route per pod CIDR, FDB entries and a permanent neighbour. @internal */
@@ -545,6 +566,7 @@ export function nodeRec(
     pod: checked.pod,
     gateway: checked.gateway,
     cable: checked.cable,
+    nextHops: checked.nextHops,
     vtep,
     mac,
     p2p: contribution(checked.pod, vtep, mac, checked.underlay, opts),
@@ -650,7 +672,7 @@ export function createTopologyState(topology: Topology): TopologyState {
   const checked = new Map<string, { spec: NodeSpec; c: ReturnType<typeof checkNodeSpec> }>();
   const underlays = new Map<string, string>();
   for (const n of topology.nodes) {
-    const c = checkNodeSpec(n, clusters.get(n?.cluster), opts);
+    const c = checkNodeSpec(n, clusters.get(n?.cluster), opts, (name) => clusters.has(name));
     if (checked.has(n.name))
       throw new RoutePlannerError('DUPLICATE_NAME', `node ${show(n.name)} is listed twice`, { node: n.name });
     const other = underlays.get(c.underlay);

@@ -42,8 +42,25 @@ function arbChange(state: TopologyState, serial: number): fc.Arbitrary<TopologyC
         fc.constantFrom(...clusters).chain((c) => {
           const members = nodes.filter((n) => state.node(n)!.cluster === c);
           return fc
-            .constantFrom<string | null>(null, ...members)
-            .map((node): TopologyChange => ({ kind: 'gateway-change', cluster: c, node }));
+            .record({
+              node: fc.constantFrom<string | null>(null, ...members),
+              hops: fc.option(fc.array(fc.integer({ min: 0, max: 5 }), { maxLength: 3 })),
+            })
+            .map(({ node, hops }): TopologyChange => {
+              const own = clusters.indexOf(c);
+              const named = hops?.map((k) => clusters[k] ?? 'none').filter((k) => k !== c && k !== 'none');
+              return {
+                kind: 'gateway-change',
+                cluster: c,
+                node,
+                ...(node !== null &&
+                  named !== undefined && {
+                    cableNextHops: Object.fromEntries(
+                      named.map((k, i) => [k, `192.0.2.${own * 10 + i + 1}`]),
+                    ),
+                  }),
+              };
+            });
         }),
       ),
     );
@@ -54,13 +71,32 @@ function arbChange(state: TopologyState, serial: number): fc.Arbitrary<TopologyC
       ),
     );
   }
-  if (nodes.length > 0)
+  if (nodes.length > 0) {
     options.push(
       w(
         3,
         fc.constantFrom(...nodes).map((name): TopologyChange => ({ kind: 'node-leave', name })),
       ),
     );
+    options.push(
+      w(
+        2,
+        fc
+          .record({ node: fc.constantFrom(...nodes), to: fc.subarray(clusters), last: fc.nat(200) })
+          .map(({ node, to, last }): TopologyChange => {
+            const own = state.node(node)!.cluster;
+            const named = to.filter((c) => c !== own);
+            return {
+              kind: 'cable-next-hops',
+              node,
+              cableNextHops: Object.fromEntries(
+                named.map((c, i) => [c, `198.51.100.${((last + i) % 254) + 1}`]),
+              ),
+            };
+          }),
+      ),
+    );
+  }
   options.push(
     w(
       1,
@@ -87,6 +123,11 @@ function arbChange(state: TopologyState, serial: number): fc.Arbitrary<TopologyC
               underlayIP: `198.19.${100 + serial}.${j + 1}`,
               podCIDRs: [`10.${net}.${100 + j}.0/24`],
               ...(j === 0 && mode === 'gateway' && { gateway: true }),
+              // A joining gateway may already know its next hops toward the clusters in the topology.
+              ...(j === 0 &&
+                clusters.length > 0 && {
+                  cableNextHops: { [clusters[0]!]: `203.0.113.${(serial % 250) + 1}` },
+                }),
             })),
           };
         }),

@@ -1,5 +1,6 @@
 import { diffPlan, type PlanDiff } from './diff';
 import { RoutePlannerError, show } from './errors';
+import { type CableNextHops, cableNextHopsField, cableNextHopsOf, withoutCluster } from './next-hops';
 import { addContribution, KeyedParts, localPart, p2pPart, planNode, type RouteConflict } from './node-plan';
 import { emptyPlan, KEY_OF, type Plan, type PlanSection, SECTIONS } from './plan';
 import {
@@ -24,8 +25,22 @@ export type TopologyChange =
   | { readonly kind: 'node-leave'; readonly name: string }
   | { readonly kind: 'cluster-join'; readonly cluster: ClusterSpec; readonly nodes?: readonly NodeSpec[] }
   | { readonly kind: 'cluster-leave'; readonly name: string }
-  /** Make `node` the cluster's active gateway, or leave the cluster without one (`null`). */
-  | { readonly kind: 'gateway-change'; readonly cluster: string; readonly node: string | null };
+  /**
+   * Make `node` the cluster's active gateway, or leave the cluster without one (`null`); `cableNextHops`, when
+   * given, replaces the new gateway's (see NodeSpec.cableNextHops).
+   */
+  | {
+      readonly kind: 'gateway-change';
+      readonly cluster: string;
+      readonly node: string | null;
+      readonly cableNextHops?: Readonly<Record<string, string>>;
+    }
+  /** Replace a node's cable next hops (say, a remote cluster's gateway moved to a node with another VTEP). */
+  | {
+      readonly kind: 'cable-next-hops';
+      readonly node: string;
+      readonly cableNextHops: Readonly<Record<string, string>>;
+    };
 
 /** The changes one node's plan needs. */
 export interface NodeDelta {
@@ -99,6 +114,8 @@ interface Applied {
   readonly left: readonly NodeRec[];
   /** Clusters whose local (gateway) parts may change. */
   readonly localChanged: ReadonlySet<string>;
+  /** Single nodes whose local part may change (outside localChanged). */
+  readonly localNodes?: ReadonlySet<string>;
   readonly clustersChanged: boolean;
 }
 
@@ -114,8 +131,14 @@ function insertSorted(list: readonly string[], name: string): string[] {
 }
 
 /** Validate new nodes of one cluster against the state; returns their checked specs. */
-function checkJoining(state: TopologyState, cluster: ClusterRec, specs: readonly NodeSpec[]) {
-  const checked = specs.map((spec) => ({ spec, c: checkNodeSpec(spec, cluster, state.opts) }));
+function checkJoining(
+  state: TopologyState,
+  cluster: ClusterRec,
+  clusters: ReadonlyMap<string, ClusterRec>,
+  specs: readonly NodeSpec[],
+) {
+  const isCluster = (name: string) => clusters.has(name);
+  const checked = specs.map((spec) => ({ spec, c: checkNodeSpec(spec, cluster, state.opts, isCluster) }));
   const seen = new Map<string, string>();
   for (const { spec, c } of checked) {
     if (state.nodes.has(spec.name) || seen.has(spec.name)) {
@@ -181,7 +204,7 @@ function apply(state: TopologyState, change: TopologyChange): Applied {
     } else {
       const spec = (ch as Extract<TopologyChange, { kind: 'node-join' }>).node;
       const c = state.clusters.get(spec?.cluster);
-      if (c === undefined) checkNodeSpec(spec, undefined, opts);
+      if (c === undefined) checkNodeSpec(spec, undefined, opts, () => false);
       cluster = c!;
       if (spec.gateway === true && cluster.gateway !== undefined) {
         throw new RoutePlannerError(
@@ -195,7 +218,9 @@ function apply(state: TopologyState, change: TopologyChange): Applied {
     const specs = isCluster
       ? [...((ch as { nodes?: readonly NodeSpec[] }).nodes ?? [])]
       : [(ch as { node: NodeSpec }).node];
-    const checked = checkJoining(state, cluster, specs).sort((a, b) => (a.spec.name < b.spec.name ? -1 : 1));
+    const checked = checkJoining(state, cluster, clusters, specs).sort((a, b) =>
+      a.spec.name < b.spec.name ? -1 : 1,
+    );
     const pool = state.ownPool();
     const vteps = allocateVteps(
       pool,
@@ -250,6 +275,11 @@ function apply(state: TopologyState, change: TopologyChange): Applied {
     if (isCluster) {
       clusters.delete(clusterName);
       hazards = allHazards(clusters);
+      // Next hops toward the leaving cluster go with it: the state must stay one createTopologyState accepts.
+      for (const n of nodes.values()) {
+        const hops = withoutCluster(n.nextHops, clusterName);
+        if (hops !== n.nextHops) nodes.set(n.name, withHops(n, hops));
+      }
     } else {
       const c = state.clusters.get(clusterName)!;
       clusters.set(clusterName, {
@@ -284,6 +314,17 @@ function apply(state: TopologyState, change: TopologyChange): Applied {
         },
       );
     }
+    if (ch.cableNextHops !== undefined && ch.node === null) {
+      throw new RoutePlannerError(
+        'INVALID_ARGUMENT',
+        `gateway-change of cluster ${show(ch.cluster)}: cableNextHops needs a node to become the gateway`,
+        { cluster: ch.cluster },
+      );
+    }
+    const hops =
+      ch.cableNextHops === undefined || ch.node === null
+        ? undefined
+        : checkedHops(state, ch.node, ch.cableNextHops, 'gateway-change');
     const nodes = new Map(state.nodes);
     const flip = (name: string | undefined, gateway: boolean) => {
       const n = name === undefined ? undefined : nodes.get(name);
@@ -291,16 +332,69 @@ function apply(state: TopologyState, change: TopologyChange): Applied {
     };
     flip(c.gateway, false);
     flip(ch.node ?? undefined, true);
+    if (hops !== undefined) nodes.set(ch.node!, withHops(nodes.get(ch.node!)!, hops));
     const clusters = new Map(state.clusters);
     clusters.set(c.name, { ...c, gateway: ch.node ?? undefined });
     const next = new TopologyState(opts, clusters, nodes, state.hazards, state.underlays, state.core);
     return { next, joined: [], left: [], localChanged: new Set([c.name]), clustersChanged: false };
   }
+  if (kind === 'cable-next-hops') {
+    const ch = change as Extract<TopologyChange, { kind: 'cable-next-hops' }>;
+    const rec = withHops(
+      state.nodes.get(ch.node)!,
+      checkedHops(state, ch.node, ch.cableNextHops, 'cable-next-hops'),
+    );
+    const nodes = new Map(state.nodes);
+    nodes.set(rec.name, rec);
+    const next = new TopologyState(opts, state.clusters, nodes, state.hazards, state.underlays, state.core);
+    // Only the node's own gateway routes name its next hops.
+    return {
+      next,
+      joined: [],
+      left: [],
+      localChanged: new Set(),
+      localNodes: new Set([rec.name]),
+      clustersChanged: false,
+    };
+  }
   throw new RoutePlannerError(
     'INVALID_ARGUMENT',
-    `change kind ${show(kind)} is not node-join, node-leave, cluster-join, cluster-leave or gateway-change`,
+    `change kind ${show(kind)} is not node-join, node-leave, cluster-join, cluster-leave, gateway-change or cable-next-hops`,
     { value: kind },
   );
+}
+
+/** `value` checked as the cable next hops of node `name` in the state. */
+function checkedHops(state: TopologyState, name: string, value: unknown, what: string): CableNextHops {
+  const n = state.nodes.get(name);
+  if (n === undefined) {
+    throw new RoutePlannerError('UNKNOWN_NODE', `${what}: node ${show(name)} is not in the topology`, {
+      node: name,
+    });
+  }
+  if (value === undefined) {
+    throw new RoutePlannerError(
+      'INVALID_ARGUMENT',
+      `${what}: cableNextHops of node ${show(name)} is missing`,
+      {
+        node: name,
+      },
+    );
+  }
+  return cableNextHopsOf(
+    value,
+    `${what}: node ${show(name)}.cableNextHops`,
+    name,
+    n.cluster,
+    (c) => state.clusters.has(c),
+    state.opts.vtepFamily,
+  );
+}
+
+/** A node record with new cable next hops, in its spec too (so the state's specs rebuild it). */
+function withHops(n: NodeRec, hops: CableNextHops): NodeRec {
+  const { cableNextHops: _, ...spec } = n.spec;
+  return Object.freeze({ ...n, nextHops: hops, spec: { ...spec, ...cableNextHopsField(hops) } });
 }
 
 /**
@@ -317,7 +411,7 @@ export function updateTopology(state: TopologyState, change: TopologyChange): To
       {},
     );
   }
-  const { next, joined, left, localChanged, clustersChanged } = apply(state, change);
+  const { next, joined, left, localChanged, localNodes, clustersChanged } = apply(state, change);
   const conflicts: RouteConflict[] = [];
   const deltas: NodeDelta[] = [];
   const p2pFull = new Set<string>();
@@ -339,7 +433,7 @@ export function updateTopology(state: TopologyState, change: TopologyChange): To
     const old = state.nodes.get(x.name)!;
     const cluster = next.clusters.get(x.cluster)!;
     const parts: PlanDiff[] = [];
-    if (clustersChanged || localChanged.has(x.cluster)) {
+    if (clustersChanged || localChanged.has(x.cluster) || localNodes?.has(x.name)) {
       const a = new KeyedParts();
       const b = new KeyedParts();
       localPart(state, old, a, []);
