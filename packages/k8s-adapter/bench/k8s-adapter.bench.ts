@@ -1,9 +1,13 @@
 // pnpm bench k8s-adapter: the controller against a real kube-apiserver (testing/kube.ts), each figure
-// next to a baseline measured on the same server in the same run.
+// next to a baseline measured on the same server in the same run (ratio above 1: the controller is better).
 //   1. N newly exported services -> annotated: throughput and creation->annotation latency (watch times).
-//      Baseline: a client that does the same work inline (create, export, patch the annotation itself).
+//      Baseline: no controller; a client does the same API work inline per service (create the service,
+//      create its ServiceExport, PATCH the annotation), at the same concurrency. Its throughput is what the
+//      server gives for that work; its creation->annotation time (client clock, from the Service created
+//      to the PATCH answered) is two sequential round trips (export, patch): the floor the controller
+//      approaches (it also waits for two watch events).
 //   2. Cold start with M annotated pods: startController() -> ready to allocate.
-//      Baseline: one paginated list of the same pods (the least any controller must read).
+//      Baseline: one list of the same pods at the informer's page size (the least any controller reads).
 
 import { type Kube, kubeMissing, startKube } from '../../../testing/kube';
 import { printTable, type Row } from '../../ipam/bench/harness';
@@ -89,29 +93,28 @@ async function exportBench(kube: Kube, rows: Row[]): Promise<void> {
 
   // Baseline: the same outcome without a controller: create, export and annotate inline, same concurrency.
   const ns2 = await kube.createTestNamespace('bbase');
-  const roundTrip: number[] = [];
+  const baseLat: number[] = [];
   const base: (() => Promise<unknown>)[] = [];
   for (let i = 0; i < SERVICES; i++) {
     base.push(async () => {
-      const t0 = performance.now();
       await create(kube, `/api/v1/namespaces/${ns2}/services`, svc(`s-${i}`));
+      // From the Service's creation on, as the controller's figure (which starts at the Service's watch event).
+      const t0 = performance.now();
       await create(
         kube,
         `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${ns2}/serviceexports`,
         exp(`s-${i}`),
       );
-      const t1 = performance.now();
       await mergePatch(kube.kubeConfig, `/api/v1/namespaces/${ns2}/services/s-${i}`, {
         metadata: { annotations: { [GLOBAL_IP_ANNOTATION]: `242.1.${i >> 8}.${i & 255}` } },
       });
-      roundTrip.push(performance.now() - t1);
-      void t0;
+      baseLat.push(performance.now() - t0);
     });
   }
   const b0 = performance.now();
   await inParallel(CONCURRENCY, base);
   const baseRate = SERVICES / ((performance.now() - b0) / 1000);
-  roundTrip.sort((a, b) => a - b);
+  baseLat.sort((a, b) => a - b);
   rows.push(
     {
       case: `${SERVICES.toLocaleString('en')} exported services annotated`,
@@ -122,14 +125,14 @@ async function exportBench(kube: Kube, rows: Row[]): Promise<void> {
     {
       case: 'creation -> annotation p50',
       value: ms(pct(lat, 50)),
-      baseline: `annotation PATCH p50 ${ms(pct(roundTrip, 50))}`,
-      ratio: `${(pct(roundTrip, 50) / pct(lat, 50)).toFixed(2)}x`,
+      baseline: `inline client p50 ${ms(pct(baseLat, 50))}`,
+      ratio: `${(pct(baseLat, 50) / pct(lat, 50)).toFixed(2)}x`,
     },
     {
       case: 'creation -> annotation p99',
       value: ms(pct(lat, 99)),
-      baseline: `annotation PATCH p99 ${ms(pct(roundTrip, 99))}`,
-      ratio: `${(pct(roundTrip, 99) / pct(lat, 99)).toFixed(2)}x`,
+      baseline: `inline client p99 ${ms(pct(baseLat, 99))}`,
+      ratio: `${(pct(baseLat, 99) / pct(lat, 99)).toFixed(2)}x`,
     },
   );
 }
@@ -178,16 +181,32 @@ async function coldStartBench(kube: Kube, rows: Row[]): Promise<void> {
   } while (cont);
   const listMs = performance.now() - l0;
 
+  // Where the time goes: the election, the informers' lists, recover() (the log lines carry the times).
+  const marks = new Map<string, number>();
+  let recoverMs = 0;
+  const logger = createLogger({
+    level: 'info',
+    sink: (line) => {
+      const l = JSON.parse(line) as { msg?: string; ms?: number };
+      if (l.msg && !marks.has(l.msg)) marks.set(l.msg, performance.now());
+      if (l.msg === 'recovered') recoverMs = l.ms ?? 0;
+    },
+  });
   const t0 = performance.now();
   const controller = await startController({
     kubeConfig: kube.kubeConfig,
     config: { clusterID: 'bench', globalCidr: '242.0.0.0/16' },
     leaseNamespace: ns,
-    logger: quiet,
+    logger,
   });
   await until('ready', () => controller.isLeader && controller.ready, 600_000, 5);
   const readyMs = performance.now() - t0;
   const held = controller.reconciler?.stats().globalIps ?? 0;
+  const led = (marks.get('started leading') ?? t0) - t0;
+  const recovered = (marks.get('recovered') ?? t0) - t0;
+  console.log(
+    `cold start: elected ${ms(led)}, lists ${ms(recovered - recoverMs - led)}, recover ${ms(recoverMs)}, ready ${ms(readyMs)}`,
+  );
   await controller.stop();
   if (held < PODS) throw new Error(`recovered ${held} global IPs, expected at least ${PODS}`);
   rows.push({

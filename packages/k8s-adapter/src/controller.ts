@@ -4,11 +4,20 @@ import { KubeError } from './kube/errors';
 import { createEventRecorder, type EventRecorder } from './kube/events';
 import { request } from './kube/http';
 import { backoffMs, createInformer, type Informer, objectKey } from './kube/informer';
-import { createObject, deleteObject, mergePatch, replaceObject, updateStatus } from './kube/write';
+import {
+  createKeyedQueue,
+  createObject,
+  deleteObject,
+  type KeyedQueue,
+  mergePatch,
+  replaceObject,
+  updateStatus,
+} from './kube/write';
 import { createLeaderElector, type LeaderElector } from './leader';
 import { type Logger, silentLogger } from './log';
 import { createMetrics, type HealthServer, type Metrics, startHealthServer } from './metrics';
 import {
+  type AnnotationWrite,
   createReconciler,
   type KubeKind,
   type NodePlanWrites,
@@ -57,7 +66,7 @@ export interface ControllerOptions {
   readonly stallTimeoutMs?: number;
   /** NodePlans are recomputed at most this often while changes arrive; default 200 ms. */
   readonly nodePlanDebounceMs?: number;
-  /** Concurrent API writes; default 16. */
+  /** API writes in flight at once (one object's writes stay ordered); default 16. */
   readonly writeConcurrency?: number;
   readonly logger?: Logger;
   readonly now?: () => Date;
@@ -208,7 +217,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
   let core: Reconciler | undefined;
   let queue: ObjectEvent[] = [];
   let queuedAt = 0;
-  let running = false;
+  let scheduled = false;
   let stopping = false;
   let flushTimer: NodeJS.Timeout | undefined;
   let planDirty = false;
@@ -229,8 +238,39 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     inf.on('delete', push('delete'));
   }
 
+  /** One batch of events: its writes left, and when its first event was queued (reconcile latency). */
+  interface Tracker {
+    readonly t0: number;
+    left: number;
+  }
+  type WriteItem = { readonly term: number; readonly trackers: Tracker[] } & (
+    | { readonly type: 'annotation'; readonly a: AnnotationWrite }
+    | { readonly type: 'status'; readonly s: StatusWrite }
+    | { readonly type: 'event'; readonly p: Problem }
+  );
+
+  // The write pipeline: events keep being applied while earlier writes are in flight; one object's
+  // writes stay in order, and the writes still waiting for one object merge into one.
+  const writes: KeyedQueue<WriteItem> = createKeyedQueue<WriteItem>({
+    concurrency,
+    run: (_key, item) => runWrite(item),
+    merge: (waiting, next) => {
+      const trackers = [...waiting.trackers, ...next.trackers];
+      if (waiting.type === 'annotation' && next.type === 'annotation') {
+        const annotations = { ...waiting.a.annotations, ...next.a.annotations };
+        return {
+          ...next,
+          trackers,
+          a: { ref: next.a.ref, annotations, patch: { metadata: { annotations } } },
+        };
+      }
+      return { ...next, trackers };
+    },
+    onIdle: () => notifyIdle(),
+  });
+
   function isIdle(): boolean {
-    return !running && queue.length === 0 && !planDirty;
+    return !scheduled && queue.length === 0 && !planDirty && writes.size === 0;
   }
   function notifyIdle() {
     if (!isIdle()) return;
@@ -239,60 +279,87 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     for (const fn of w) fn();
   }
 
+  // Events that arrive in the same turn of the event loop (one watch chunk) are applied as one batch.
   function kick() {
-    if (running || !core) return;
-    running = true;
-    void drain().finally(() => {
-      running = false;
-      if (queue.length > 0 && core) kick();
-      else notifyIdle();
-    });
+    if (scheduled || !core) return;
+    scheduled = true;
+    setImmediate(drain);
   }
 
-  async function drain(): Promise<void> {
-    const myTerm = term;
-    while (queue.length > 0 && core && term === myTerm) {
-      const batch = queue;
-      const t0 = queuedAt;
-      queue = [];
-      const stamp = now().toISOString();
-      const collected: Writes[] = [];
-      for (const ev of batch) {
-        const meta = (ev.object as Obj).metadata;
-        const fedKey = `${ev.kind}/${objectKey(ev.object as Obj)}`;
-        if (ev.op === 'delete') fed.delete(fedKey);
-        else if (meta?.resourceVersion) fed.set(fedKey, meta.resourceVersion);
-        try {
-          collected.push(core.apply(ev, stamp));
-        } catch (e) {
-          metrics.errors.inc({ reason: 'ReconcileFailed' });
-          log.error('reconcile step threw', { kind: ev.kind, key: objectKey(ev.object as Obj), error: e });
-        }
-      }
-      await perform(merge(collected), myTerm);
-      metrics.reconcileDuration.observe((performance.now() - t0) / 1000);
-      publishStats();
-      scheduleFlush();
+  function drain(): void {
+    scheduled = false;
+    const c = core;
+    if (!c || queue.length === 0) {
+      notifyIdle();
+      return;
     }
+    const batch = queue;
+    const t0 = queuedAt;
+    queue = [];
+    const stamp = now().toISOString();
+    const collected: Writes[] = [];
+    for (const ev of batch) {
+      const meta = (ev.object as Obj).metadata;
+      const fedKey = `${ev.kind}/${objectKey(ev.object as Obj)}`;
+      if (ev.op === 'delete') fed.delete(fedKey);
+      else if (meta?.resourceVersion) fed.set(fedKey, meta.resourceVersion);
+      try {
+        collected.push(c.apply(ev, stamp));
+      } catch (e) {
+        metrics.errors.inc({ reason: 'ReconcileFailed' });
+        log.error('reconcile step threw', { kind: ev.kind, key: objectKey(ev.object as Obj), error: e });
+      }
+    }
+    submit(collected, term, t0);
+    publishStats();
+    scheduleFlush();
+    notifyIdle();
   }
 
-  /** One annotation patch per object and the last status per CR across the batch. */
-  function merge(list: Writes[]): Writes {
-    const ann = new Map<string, Writes['annotations'][number]>();
-    const st = new Map<string, StatusWrite>();
-    const pr = new Map<string, Problem>();
+  /** Hands a batch's writes to the pipeline; the batch's latency is observed when the last one is done. */
+  function submit(list: Writes[], myTerm: number, t0: number): void {
+    const tracker: Tracker = { t0, left: 0 };
+    const items: [string, WriteItem][] = [];
     for (const w of list) {
-      for (const a of w.annotations) {
-        const k = `${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`;
-        const prev = ann.get(k);
-        const annotations = { ...prev?.annotations, ...a.annotations };
-        ann.set(k, { ref: a.ref, annotations, patch: { metadata: { annotations } } });
+      for (const a of w.annotations)
+        items.push([
+          `${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`,
+          { type: 'annotation', a, term: myTerm, trackers: [tracker] },
+        ]);
+      for (const s of w.statuses)
+        items.push([
+          `${s.ref.kind}/${s.ref.namespace ?? ''}/${s.ref.name}`,
+          { type: 'status', s, term: myTerm, trackers: [tracker] },
+        ]);
+      for (const p of w.problems) {
+        metrics.errors.inc({ reason: p.reason });
+        log.warn('problem', {
+          reason: p.reason,
+          message: p.message,
+          object: `${p.ref.kind}/${p.ref.namespace ?? ''}/${p.ref.name}`,
+        });
+        items.push([
+          `event/${p.ref.kind}/${p.ref.namespace ?? ''}/${p.ref.name}/${p.reason}/${p.message}`,
+          { type: 'event', p, term: myTerm, trackers: [tracker] },
+        ]);
       }
-      for (const s of w.statuses) st.set(`${s.ref.kind}/${s.ref.namespace ?? ''}/${s.ref.name}`, s);
-      for (const p of w.problems)
-        pr.set(`${p.ref.kind}/${p.ref.namespace ?? ''}/${p.ref.name}/${p.reason}/${p.message}`, p);
     }
-    return { annotations: [...ann.values()], statuses: [...st.values()], problems: [...pr.values()] };
+    tracker.left = items.length;
+    if (items.length === 0) metrics.reconcileDuration.observe((performance.now() - t0) / 1000);
+    for (const [key, item] of items) writes.push(key, item);
+  }
+
+  async function runWrite(item: WriteItem): Promise<void> {
+    try {
+      if (item.term !== term) return;
+      if (item.type === 'annotation') await writeAnnotations(item.a, item.term);
+      else if (item.type === 'status') await writeStatus(item.s, item.term);
+      else await events.record(item.p.ref, 'Warning', item.p.reason, item.p.message);
+    } finally {
+      for (const t of item.trackers) {
+        if (--t.left === 0) metrics.reconcileDuration.observe((performance.now() - t.t0) / 1000);
+      }
+    }
   }
 
   /** A write that failed for a reason other than the object being gone: feed the object again later. */
@@ -313,68 +380,49 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     t.unref();
   }
 
-  async function perform(w: Writes, myTerm: number): Promise<void> {
-    const jobs: (() => Promise<void>)[] = [];
-    for (const a of w.annotations) {
-      jobs.push(async () => {
-        if (term !== myTerm) return;
-        const kind = a.ref.kind;
-        const key = `${a.ref.namespace}/${a.ref.name}`;
-        // The version the core decided on; a newer one in the cache may hold someone else's change.
-        const rv = fed.get(`${kind}/${key}`) ?? kindInformers.get(kind)?.get(key)?.metadata?.resourceVersion;
-        // Retry at a newer version only when nobody else put a different value on the keys we set.
-        const retryIf = (current: unknown) => {
-          const anns = (current as Obj).metadata?.annotations ?? {};
-          return Object.entries(a.annotations).every(
-            ([k, v]) => v === null || anns[k] === undefined || anns[k] === v,
-          );
-        };
-        try {
-          await mergePatch(kc, objectPath(kind, a.ref.name, a.ref.namespace), a.patch, {
-            ...(rv === undefined ? {} : { resourceVersion: rv }),
-            retryIf,
-          });
-          retryAttempts.delete(`${kind}/${key}`);
-          if (typeof a.annotations[GLOBAL_IP_ANNOTATION] === 'string')
-            metrics.allocations.inc({ kind: kind === 'Pod' ? 'pod' : 'service' });
-          if (typeof a.annotations[POOL_IP_ANNOTATION] === 'string')
-            metrics.allocations.inc({ kind: 'pool' });
-        } catch (e) {
-          writeFailed(e, kind, key, myTerm);
-        }
+  async function writeAnnotations(a: AnnotationWrite, myTerm: number): Promise<void> {
+    const kind = a.ref.kind;
+    const key = `${a.ref.namespace}/${a.ref.name}`;
+    // The version the core decided on; a newer one in the cache may hold someone else's change.
+    const rv = fed.get(`${kind}/${key}`) ?? kindInformers.get(kind)?.get(key)?.metadata?.resourceVersion;
+    // Retry at a newer version only when nobody else put a different value on the keys we set.
+    const retryIf = (current: unknown) => {
+      const anns = (current as Obj).metadata?.annotations ?? {};
+      return Object.entries(a.annotations).every(
+        ([k, v]) => v === null || anns[k] === undefined || anns[k] === v,
+      );
+    };
+    try {
+      await mergePatch(kc, objectPath(kind, a.ref.name, a.ref.namespace), a.patch, {
+        ...(rv === undefined ? {} : { resourceVersion: rv }),
+        retryIf,
       });
+      retryAttempts.delete(`${kind}/${key}`);
+      if (typeof a.annotations[GLOBAL_IP_ANNOTATION] === 'string')
+        metrics.allocations.inc({ kind: kind === 'Pod' ? 'pod' : 'service' });
+      if (typeof a.annotations[POOL_IP_ANNOTATION] === 'string') metrics.allocations.inc({ kind: 'pool' });
+    } catch (e) {
+      writeFailed(e, kind, key, myTerm);
     }
-    for (const s of w.statuses) {
-      jobs.push(async () => {
-        if (term !== myTerm) return;
-        const path = objectPath(s.ref.kind, s.ref.name, s.ref.namespace);
-        const key = s.ref.namespace ? `${s.ref.namespace}/${s.ref.name}` : s.ref.name;
-        try {
-          let changedIps = false;
-          await updateStatus<{ status?: Record<string, unknown> }>(kc, path, (current) => {
-            if (canonicalJson(current.status ?? {}) === canonicalJson(s.status)) return undefined;
-            const before = (current.status as { allocatedIPs?: unknown } | undefined)?.allocatedIPs;
-            const after = (s.status as { allocatedIPs?: unknown }).allocatedIPs;
-            changedIps = after !== undefined && canonicalJson(before) !== canonicalJson(after);
-            return { ...current, status: s.status as Record<string, unknown> };
-          });
-          retryAttempts.delete(`${s.ref.kind}/${key}`);
-          if (changedIps) metrics.allocations.inc({ kind: 'egress' });
-        } catch (e) {
-          writeFailed(e, s.ref.kind, key, myTerm);
-        }
+  }
+
+  async function writeStatus(s: StatusWrite, myTerm: number): Promise<void> {
+    const path = objectPath(s.ref.kind, s.ref.name, s.ref.namespace);
+    const key = s.ref.namespace ? `${s.ref.namespace}/${s.ref.name}` : s.ref.name;
+    try {
+      let changedIps = false;
+      await updateStatus<{ status?: Record<string, unknown> }>(kc, path, (current) => {
+        if (canonicalJson(current.status ?? {}) === canonicalJson(s.status)) return undefined;
+        const before = (current.status as { allocatedIPs?: unknown } | undefined)?.allocatedIPs;
+        const after = (s.status as { allocatedIPs?: unknown }).allocatedIPs;
+        changedIps = after !== undefined && canonicalJson(before) !== canonicalJson(after);
+        return { ...current, status: s.status as Record<string, unknown> };
       });
+      retryAttempts.delete(`${s.ref.kind}/${key}`);
+      if (changedIps) metrics.allocations.inc({ kind: 'egress' });
+    } catch (e) {
+      writeFailed(e, s.ref.kind, key, myTerm);
     }
-    for (const p of w.problems) {
-      metrics.errors.inc({ reason: p.reason });
-      log.warn('problem', {
-        reason: p.reason,
-        message: p.message,
-        object: `${p.ref.kind}/${p.ref.namespace ?? ''}/${p.ref.name}`,
-      });
-      jobs.push(() => events.record(p.ref, 'Warning', p.reason, p.message));
-    }
-    await pool(concurrency, jobs);
   }
 
   function publishStats() {
@@ -525,12 +573,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     core = fresh;
     queue = [];
     fed.clear();
-    running = true;
-    try {
-      await perform(repairs, myTerm);
-    } finally {
-      running = false;
-    }
+    writes.clear();
+    // Repairs go through the pipeline like any write: events that follow are applied meanwhile.
+    submit([repairs], myTerm, t0);
     log.info('recovered', { ms: Math.round(performance.now() - t0), stats: fresh.stats() });
     publishStats();
     scheduleFlush();
@@ -558,6 +603,7 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       term++;
       core = undefined;
       queue = [];
+      writes.clear();
       if (flushTimer) clearTimeout(flushTimer);
       flushTimer = undefined;
       planDirty = false;
@@ -606,12 +652,13 @@ export async function startController(opts: ControllerOptions): Promise<Controll
       term++;
       core = undefined;
       queue = [];
+      writes.clear();
       if (flushTimer) clearTimeout(flushTimer);
       await elector.stop();
       for (const i of all) i.stop();
       await server?.close();
       planDirty = false;
-      running = false;
+      scheduled = false;
       notifyIdle();
     },
   };

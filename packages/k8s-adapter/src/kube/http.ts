@@ -3,10 +3,13 @@ import * as https from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { codeForStatus, KubeError } from './errors';
 
-/** What a request needs from a KubeConfig: the server URL, TLS material, auth headers and a keep-alive agent. */
+/** What a request needs from a KubeConfig: the server URL, TLS material, auth headers and keep-alive agents. */
 interface Transport {
   readonly server: URL;
+  /** Requests: kept-alive connections reused across calls (no TLS handshake per write), at most MAX_SOCKETS. */
   readonly agent: http.Agent;
+  /** Watches hold their connection for their whole life, so they do not take request sockets. */
+  readonly watchAgent: http.Agent;
   readonly base: https.RequestOptions;
   readonly expires: number;
 }
@@ -14,6 +17,8 @@ interface Transport {
 const transports = new WeakMap<KubeConfig, Transport>();
 // Auth headers can come from an exec plugin or a token file; refresh them now and then.
 const AUTH_TTL_MS = 60_000;
+/** Concurrent request connections per KubeConfig; more requests wait for a free one. */
+const MAX_SOCKETS = 64;
 
 async function transport(kc: KubeConfig): Promise<Transport> {
   const cached = transports.get(kc);
@@ -35,16 +40,20 @@ async function transport(kc: KubeConfig): Promise<Transport> {
   };
   const tls: https.AgentOptions = {
     keepAlive: true,
+    keepAliveMsecs: 30_000,
     ...(opts.ca === undefined ? {} : { ca: opts.ca }),
     ...(opts.cert === undefined ? {} : { cert: opts.cert }),
     ...(opts.key === undefined ? {} : { key: opts.key }),
     ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
     ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
   };
-  const agent =
-    cached?.agent ??
-    (server.protocol === 'https:' ? new https.Agent(tls) : new http.Agent({ keepAlive: true }));
-  const t: Transport = { server, agent, base, expires: Date.now() + AUTH_TTL_MS };
+  const newAgent = (o: http.AgentOptions) =>
+    server.protocol === 'https:'
+      ? new https.Agent({ ...tls, ...o })
+      : new http.Agent({ keepAlive: true, ...o });
+  const agent = cached?.agent ?? newAgent({ maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
+  const watchAgent = cached?.watchAgent ?? newAgent({});
+  const t: Transport = { server, agent, watchAgent, base, expires: Date.now() + AUTH_TTL_MS };
   transports.set(kc, t);
   return t;
 }
@@ -70,12 +79,13 @@ function open(
   method: string,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
+  agent: http.Agent = t.agent,
 ): http.ClientRequest {
   const lib = u.protocol === 'https:' ? https : http;
   return lib.request(u, {
     ...t.base,
     method,
-    agent: t.agent,
+    agent,
     headers: { ...(t.base.headers as Record<string, string>), accept: 'application/json', ...headers },
     ...(signal === undefined ? {} : { signal }),
   });
@@ -190,7 +200,7 @@ export async function watchStream(
     finished = true;
     if (!aborted) done(err);
   };
-  const req = open(t, u, 'GET', {}, undefined);
+  const req = open(t, u, 'GET', {}, undefined, t.watchAgent);
   req.on('error', (e) =>
     finish(KubeError.isInstance(e) ? e : new KubeError('NETWORK', `watch ${path}: ${e.message}`, { path })),
   );

@@ -123,3 +123,76 @@ export async function getObject<T>(kc: KubeConfig, path: string): Promise<T | un
     throw e;
   }
 }
+
+export interface KeyedQueueOptions<T> {
+  /** Most writes in flight at once (across keys). */
+  readonly concurrency: number;
+  /** Performs one item; a rejection is swallowed (handle failures inside). */
+  readonly run: (key: string, item: T) => Promise<void>;
+  /** Folds a newer item into one still waiting for the same key; default: the newer one replaces it. */
+  readonly merge?: (waiting: T, next: T) => T;
+  /** Called whenever the queue becomes empty (nothing waiting, nothing running). */
+  readonly onIdle?: () => void;
+}
+
+export interface KeyedQueue<T> {
+  /** Queues `item` for `key`: it starts once a slot is free and no earlier item of that key runs. */
+  push(key: string, item: T): void;
+  /** Drops every item that has not started (running ones finish). */
+  clear(): void;
+  /** Items waiting or running. */
+  readonly size: number;
+  readonly running: number;
+}
+
+/**
+ * A write pipeline: items of different keys run concurrently (at most `concurrency`), items of one key
+ * run in order, one at a time, and the items waiting for one key are merged into one (latest wins).
+ */
+export function createKeyedQueue<T>(opts: KeyedQueueOptions<T>): KeyedQueue<T> {
+  const limit = Math.max(1, Math.floor(opts.concurrency));
+  const merge = opts.merge ?? ((_: T, next: T) => next);
+  const ready = new Map<string, T>(); // keys not running, in first-push order
+  const behind = new Map<string, T>(); // the next item of a key that is running
+  const active = new Set<string>();
+
+  const pump = () => {
+    for (const [key, item] of ready) {
+      if (active.size >= limit) break;
+      ready.delete(key);
+      active.add(key);
+      void Promise.resolve()
+        .then(() => opts.run(key, item))
+        .catch(() => undefined)
+        .then(() => {
+          active.delete(key);
+          const next = behind.get(key);
+          if (next !== undefined) {
+            behind.delete(key);
+            ready.set(key, next);
+          }
+          pump();
+          if (active.size === 0 && ready.size === 0) opts.onIdle?.();
+        });
+    }
+  };
+
+  return {
+    push(key, item) {
+      const into = active.has(key) ? behind : ready;
+      const waiting = into.get(key);
+      into.set(key, waiting === undefined ? item : merge(waiting, item));
+      pump();
+    },
+    clear() {
+      ready.clear();
+      behind.clear();
+    },
+    get size() {
+      return ready.size + behind.size + active.size;
+    },
+    get running() {
+      return active.size;
+    },
+  };
+}
