@@ -16,7 +16,7 @@ import type { NodeCableSpec, NodePlanSpec } from '../resources';
 import { AgentError } from './errors';
 import type { Observed } from './observe';
 import { type PassInput, planPass, scopeObserved } from './pass';
-import { p2pState } from './test-support';
+import { gatewayNodePlans, p2pState } from './test-support';
 
 function observed(plan: Plan, more: Partial<Observed> = {}): Observed {
   return { plan, links: new Map(), natTables: [], natFingerprints: {}, wireguard: null, ...more };
@@ -314,5 +314,37 @@ describe('scopeObserved', () => {
     expect(scopeObserved(kernel, east)).toEqual(east);
     expect(scopeObserved(kernel, emptyPlan(), [east])).toEqual(east);
     expect(diffPlan(scopeObserved(kernel, emptyPlan()), emptyPlan()).delete).toEqual(emptyPlan());
+  });
+});
+
+describe('planPass: a VXLAN cable', () => {
+  // The core's gateway plan without its NAT part (tested above).
+  const { nat: _nat, ...gw } = gatewayNodePlans().east;
+  it('is applied by the route pass: no cable command and no key; the device, VTEP, FDB and neighbour are route steps', () => {
+    expect(gw.cable).toEqual({ driver: 'vxlan', interface: 'vxlan-tunnel', mtu: 1450 });
+    const pass = planPass({ spec: gw, observed: observed(emptyPlan()) });
+    expect(pass.commands.map((c) => c.kind)).toEqual(['routes', 'routes']);
+    const ip = String(pass.commands[0]!.input);
+    expect(ip).toMatch(
+      /^link add vxlan-tunnel address 0e:fd:f1:12:00:01 mtu 1450 type vxlan id 1000 dstport 4500 local 198\.18\.0\.1 nolearning$/m,
+    );
+    expect(ip).toContain('addr add 241.18.0.1/8 dev vxlan-tunnel');
+    expect(ip).toContain('neigh replace 241.18.0.2 lladdr 0e:fd:f1:12:00:02 dev vxlan-tunnel nud permanent');
+    expect(ip).toContain('route add 242.1.0.0/16 via 241.18.0.2 dev vxlan-tunnel onlink table 150');
+    expect(String(pass.commands[1]!.input)).toContain(
+      'fdb append 00:00:00:00:00:00 dev vxlan-tunnel dst 198.18.0.2',
+    );
+    // The kernel holding the plan: nothing to do.
+    expect(planPass({ spec: gw, observed: observed(pass.desired) }).commands).toEqual([]);
+  });
+  it('must be described by spec.routes: a missing device or another MTU is INVALID_PLAN', () => {
+    const noDevice = { ...gw.routes, devices: gw.routes.devices.filter((d) => d.name !== 'vxlan-tunnel') };
+    expect(code(() => planPass({ spec: { ...gw, routes: noDevice }, observed: observed(emptyPlan()) }))).toBe(
+      'INVALID_PLAN',
+    );
+    const cable = { ...gw.cable!, mtu: 1400 };
+    expect(code(() => planPass({ spec: { ...gw, cable }, observed: observed(emptyPlan()) }))).toBe(
+      'INVALID_PLAN',
+    );
   });
 });

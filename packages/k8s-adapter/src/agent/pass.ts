@@ -16,7 +16,7 @@ import {
   renderIptables,
   scopeToPlan,
 } from '@isthmus/route-planner';
-import type { NodePlanSpec } from '../resources';
+import type { NodeCableSpec, NodePlanSpec } from '../resources';
 import { AgentError, show } from './errors';
 import { NAT_TABLE, type NftFamily, nftFamily } from './nft';
 import type { Observed } from './observe';
@@ -140,16 +140,31 @@ function routeCommands(diff: PlanDiff): AgentCommand[] {
   return out;
 }
 
-function cableCommands(input: PassInput, reasons: string[]): AgentCommand[] {
-  const cable = input.spec.cable;
-  if (cable === undefined) return [];
-  if (cable.driver !== 'wireguard') {
+/**
+ * A VXLAN cable holds no secret: its device, VTEP address, FDB and neighbours are in spec.routes, and the
+ * route pass applies them. The cable entry only names the device; check that the routes describe it.
+ */
+function checkVxlanCable(cable: NodeCableSpec, desired: Plan): void {
+  const dev = desired.devices.find((d) => d.name === cable.interface);
+  if (dev === undefined || dev.kind !== 'vxlan') {
     throw new AgentError(
-      'UNSUPPORTED_CABLE',
-      `cable driver ${show(cable.driver)} is not applied by the agent (it applies wireguard cables)`,
-      { driver: cable.driver },
+      'INVALID_PLAN',
+      `vxlan cable ${show(cable.interface)} has no vxlan device of that name in spec.routes`,
+      { interface: cable.interface },
     );
   }
+  if (dev.mtu !== cable.mtu) {
+    throw new AgentError(
+      'INVALID_PLAN',
+      `vxlan cable ${show(cable.interface)}: cable.mtu ${cable.mtu} differs from the device's mtu ${dev.mtu} in spec.routes`,
+      { interface: cable.interface, mtu: cable.mtu, deviceMtu: dev.mtu },
+    );
+  }
+}
+
+function cableCommands(input: PassInput, desired: Plan, reasons: string[]): AgentCommand[] {
+  const cable = input.spec.cable;
+  if (cable === undefined) return [];
   if (!Number.isInteger(cable.mtu) || cable.mtu < 576 || cable.mtu > 65535) {
     throw new AgentError(
       'INVALID_PLAN',
@@ -157,6 +172,18 @@ function cableCommands(input: PassInput, reasons: string[]): AgentCommand[] {
       {
         value: cable.mtu,
       },
+    );
+  }
+  if (cable.driver === 'vxlan') {
+    checkVxlanCable(cable, desired);
+    return [];
+  }
+  if (cable.driver !== 'wireguard') {
+    // libreswan needs IPsec ESP (xfrm) in the kernel and a PSK: neither is applied by this agent.
+    throw new AgentError(
+      'UNSUPPORTED_CABLE',
+      `cable driver ${show(cable.driver)} is not applied by the agent (it applies wireguard and vxlan cables; ${cable.driver === 'libreswan' ? 'libreswan needs IPsec ESP and a pluto daemon' : 'unknown driver'})`,
+      { driver: cable.driver },
     );
   }
   if (input.cableKey === undefined) {
@@ -247,7 +274,7 @@ export function planPass(input: PassInput): Pass {
   const desired = desiredRoutes(input.spec);
   const natScript = natScriptOf(input.spec);
   const reasons: string[] = [];
-  const cable = cableCommands(input, reasons);
+  const cable = cableCommands(input, desired, reasons);
   const routeDiff = diffPlan(scopeObserved(input.observed.plan, desired, input.memory?.scopes), desired);
   if (!isEmptyDiff(routeDiff)) reasons.push('routes differ');
   const commands = [...cable, ...routeCommands(routeDiff), ...natCommands(input, natScript, reasons)];

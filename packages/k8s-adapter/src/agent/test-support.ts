@@ -2,6 +2,9 @@
 
 import { createTopologyState, type Topology, type TopologyState } from '@isthmus/route-planner';
 import type { Lab, Netns } from '../../../../testing/netns';
+import { FakeApi, member, NOW, node } from '../reconcile/fixtures';
+import { createReconciler } from '../reconcile/reconciler';
+import type { NodePlanSpec } from '../resources';
 import { type CommandRunner, createExecRunner } from './runner';
 
 /** Two one-node P2P clusters whose nodes meet on `ul0` (198.18.0.0/15) and serve a pod each. */
@@ -86,4 +89,54 @@ const READ_ONLY =
 /** The recorded command lines that are not reads. */
 export function mutating(log: readonly string[]): string[] {
   return log.filter((l) => !READ_ONLY.test(l));
+}
+
+/** Two gateway-mode clusters of one gateway node each, meeting on 198.18.0.0/15, with their global CIDRs. */
+export const GATEWAYS = [
+  {
+    cluster: 'east',
+    node: 'east-gw',
+    underlayIP: '198.18.0.1',
+    podCIDR: '10.10.0.0/16',
+    nodePodCIDR: '10.10.1.0/24',
+    globalCIDR: '242.0.0.0/16',
+  },
+  {
+    cluster: 'west',
+    node: 'west-gw',
+    underlayIP: '198.18.0.2',
+    podCIDR: '10.20.0.0/16',
+    nodePodCIDR: '10.20.1.0/24',
+    globalCIDR: '242.1.0.0/16',
+  },
+] as const;
+
+/**
+ * Each cluster's gateway NodePlan as its own controller's reconcile core writes it: both ClusterSetMembers
+ * (publishing their gateway), the cluster's own Node labelled gateway, the default (VXLAN) cable.
+ */
+export function gatewayNodePlans(): Record<'east' | 'west', NodePlanSpec> {
+  const members = GATEWAYS.map((g, i) =>
+    member(g.cluster, g.cluster, {
+      created: i + 1,
+      globalCIDR: g.globalCIDR,
+      pods: [g.podCIDR],
+      services: [`10.${100 + i}.0.0/16`],
+      gateways: [{ node: g.node, privateIp: g.underlayIP, publicIp: g.underlayIP }],
+    }),
+  );
+  const out: Partial<Record<'east' | 'west', NodePlanSpec>> = {};
+  for (const g of GATEWAYS) {
+    const api = new FakeApi();
+    for (const m of members) api.put({ kind: 'ClusterSetMember', object: m });
+    api.put({ kind: 'Node', object: node(g.node, g.underlayIP, g.nodePodCIDR, true) });
+    const core = createReconciler({ clusterID: g.cluster });
+    api.settle(core, core.recover(api.list(), NOW));
+    const { upserts, problems } = core.flushNodePlans();
+    if (problems.length > 0) throw new Error(`planning ${g.cluster}: ${JSON.stringify(problems)}`);
+    const spec = upserts.find((u) => u.name === g.node)?.spec;
+    if (spec === undefined) throw new Error(`no NodePlan for ${g.node}`);
+    out[g.cluster] = spec;
+  }
+  return out as Record<'east' | 'west', NodePlanSpec>;
 }

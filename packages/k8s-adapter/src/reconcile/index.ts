@@ -9,7 +9,6 @@
 
 export { ReconcileError, type ReconcileErrorCode } from './errors';
 export { specHash } from './hash';
-export type { DesiredCableSpec, VxlanCableSpec } from './node-plans';
 export { createReconciler } from './reconciler';
 export {
   GATEWAY_NODE_LABEL,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { API_VERSION, type NodePlan, type NodePlanSpec } from '../resources';
 import { FakeApi, member, NOW, node, service, serviceExport } from './fixtures';
-import type { DesiredCableSpec } from './node-plans';
 import { createReconciler } from './reconciler';
 import type { NodePlanWrite, NodePlanWrites, ReconcilerConfig } from './types';
 
@@ -47,14 +46,97 @@ describe('NodePlans', () => {
     expect(n2?.routes.routes).toContainEqual(
       expect.objectContaining({ dst: '242.1.0.0/16', via: '240.0.0.1', dev: 'vx-submariner' }),
     );
-    expect(n1?.routes.routes).toContainEqual(
-      expect.objectContaining({ dst: '242.1.0.0/16', dev: 'vxlan-tunnel' }),
-    );
+    // An L2 cable: the gateway routes west via west's VTEP on the cable (241.x + 198.18.0.1's low 24 bits).
+    expect(n1?.routes.routes).toContainEqual({
+      family: 4,
+      table: 150,
+      dst: '242.1.0.0/16',
+      via: '241.18.0.1',
+      dev: 'vxlan-tunnel',
+      onlink: true,
+    });
     expect(n1?.nat?.globalCidr).toBe('242.0.0.0/16');
-    const cable = n1?.cable as DesiredCableSpec;
-    expect(cable).toMatchObject({ driver: 'vxlan', interface: 'vxlan-tunnel', mtu: 1450 });
-    expect(cable.vxlan?.peers).toEqual([
-      expect.objectContaining({ clusterId: 'west', endpoint: '192.0.2.20', subnets: ['242.1.0.0/16'] }),
+    // The cable is described, not carried: its kernel objects are in the routes plan.
+    expect(n1?.cable).toEqual({ driver: 'vxlan', interface: 'vxlan-tunnel', mtu: 1450 });
+  });
+
+  it("the gateway's routes plan holds the VXLAN cable: device, VTEP address, FDB to the remote gateway, a neighbour for its VTEP", () => {
+    const { core } = setup();
+    const n1 = byName(core.flushNodePlans().upserts).n1?.spec.routes;
+    expect(n1?.devices).toContainEqual({
+      kind: 'vxlan',
+      name: 'vxlan-tunnel',
+      vni: 1000,
+      port: 4500,
+      local: '192.0.2.1',
+      learning: false,
+      mtu: 1450,
+      mac: '0e:fd:f1:00:02:01',
+    });
+    expect(n1?.addresses).toContainEqual({ dev: 'vxlan-tunnel', address: '241.0.2.1/8', family: 4 });
+    expect(n1?.fdb.filter((f) => f.dev === 'vxlan-tunnel')).toEqual([
+      { dev: 'vxlan-tunnel', lladdr: '00:00:00:00:00:00', dst: '192.0.2.20' },
+    ]);
+    expect(n1?.neighbours.filter((x) => x.dev === 'vxlan-tunnel')).toEqual([
+      { dev: 'vxlan-tunnel', dst: '241.18.0.1', lladdr: '0e:fd:f1:12:00:01', permanent: true },
+    ]);
+    // The cable's own routes are not doubled in main: table 150 carries them.
+    expect(n1?.routes.filter((r) => r.dev === 'vxlan-tunnel').map((r) => r.table)).toEqual([150]);
+  });
+
+  it('a remote gateway that moves changes the next hop, the FDB entry and the neighbour, on the gateway only', () => {
+    const { api, core } = setup();
+    core.flushNodePlans();
+    const moved = member('west', 'west', {
+      created: 2,
+      gateways: [{ node: 'w2', privateIp: '198.18.0.9', publicIp: '192.0.2.21', publicKey: WEST_KEY }],
+    });
+    api.send(core, api.put({ kind: 'ClusterSetMember', object: moved }));
+    const { upserts, problems } = core.flushNodePlans();
+    expect(problems).toEqual([]);
+    expect(upserts.map((u) => u.name)).toEqual(['n1']);
+    const n1 = upserts[0]?.spec.routes;
+    expect(n1?.routes.filter((r) => r.dev === 'vxlan-tunnel')).toEqual([
+      { family: 4, table: 150, dst: '242.1.0.0/16', via: '241.18.0.9', dev: 'vxlan-tunnel', onlink: true },
+    ]);
+    expect(n1?.fdb.filter((f) => f.dev === 'vxlan-tunnel').map((f) => f.dst)).toEqual(['192.0.2.21']);
+    expect(n1?.neighbours.filter((x) => x.dev === 'vxlan-tunnel')).toEqual([
+      { dev: 'vxlan-tunnel', dst: '241.18.0.9', lladdr: '0e:fd:f1:12:00:09', permanent: true },
+    ]);
+  });
+
+  it('next hops only for clusters in the topology: a member route-planner rejects is left out, not UNKNOWN_CLUSTER', () => {
+    const { api, core } = setup();
+    core.flushNodePlans();
+    const north = member('north', 'north', {
+      created: 3,
+      pods: ['10.50.0.0/16'],
+      services: ['10.60.0.0/16'],
+      gateways: [{ node: 'x1', privateIp: '198.18.0.5', publicIp: '192.0.2.30' }],
+    });
+    // A mode route-planner does not know: an InvalidMember for the topology, still a peer of the cable.
+    const bad = { ...north, spec: { ...north.spec, mode: 'mesh' as 'gateway' } };
+    api.send(core, api.put({ kind: 'ClusterSetMember', object: bad }));
+    const { upserts, problems } = core.flushNodePlans();
+    expect(problems.map((p) => p.reason)).toEqual(['InvalidMember']);
+    const n1 = byName(upserts).n1?.spec.routes;
+    expect(n1?.routes.filter((r) => r.dev === 'vxlan-tunnel').map((r) => `${r.dst} via ${r.via}`)).toEqual([
+      '242.1.0.0/16 via 241.18.0.1',
+    ]);
+    expect(n1?.fdb.filter((f) => f.dev === 'vxlan-tunnel').map((f) => f.dst)).toEqual([
+      '192.0.2.20',
+      '192.0.2.30',
+    ]);
+  });
+
+  it('a remote gateway at another cable port is a CablePlanFailed problem, not an FDB entry the agent cannot read back', () => {
+    const { core } = setup({}, { node: 'w1', privateIp: '198.18.0.1', publicIp: '192.0.2.20', port: 4501 });
+    const r = core.flushNodePlans();
+    const n1 = byName(r.upserts).n1?.spec;
+    expect(n1?.cable).toBeUndefined();
+    expect(n1?.routes.devices.map((d) => d.name)).not.toContain('vxlan-tunnel');
+    expect(r.problems).toEqual([
+      expect.objectContaining({ reason: 'CablePlanFailed', message: expect.stringContaining('port 4501') }),
     ]);
   });
 
@@ -91,7 +173,17 @@ describe('NodePlans', () => {
 
   it('WireGuard: peers with public keys and endpoints, the key file path, no secret; without a remote key: NoPublicKey', () => {
     const { core } = setup({ cableDriver: 'wireguard' });
-    const gw = byName(core.flushNodePlans().upserts).n1?.spec.cable;
+    const plan = byName(core.flushNodePlans().upserts).n1?.spec;
+    const gw = plan?.cable;
+    // An L3 cable: link routes, and no VXLAN cable device.
+    expect(plan?.routes.routes).toContainEqual({
+      family: 4,
+      table: 150,
+      dst: '242.1.0.0/16',
+      dev: 'submariner',
+      scope: 'link',
+    });
+    expect(plan?.routes.devices.map((d) => d.name)).toEqual(['vx-submariner']);
     expect(gw).toEqual({
       driver: 'wireguard',
       interface: 'submariner',

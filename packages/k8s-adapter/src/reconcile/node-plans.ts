@@ -1,6 +1,13 @@
 // NodePlans: route-planner topology from Nodes and ClusterSetMembers, plus NAT and cable on the gateway.
 
-import { type GatewayEndpoint, planCable, tunnelMtu, WIREGUARD_DEFAULTS } from '@isthmus/cable';
+import {
+  type GatewayEndpoint,
+  planCable,
+  tunnelMtu,
+  VXLAN_DEFAULTS,
+  type VxlanPlan,
+  WIREGUARD_DEFAULTS,
+} from '@isthmus/cable';
 import {
   type GlobalnetNatPlan,
   type IngressBinding,
@@ -11,7 +18,9 @@ import { tryParseAddr, tryParsePrefix } from '@isthmus/ipam';
 import {
   type ClusterSpec,
   createTopologyState,
+  mergePlans,
   type NodeSpec,
+  type PlanParts,
   planNodeRoutes,
   resolveNodeOptions,
   type TopologySnapshot,
@@ -25,23 +34,23 @@ import type { Members } from './members';
 import { GATEWAY_NODE_LABEL, objectRef } from './refs';
 import { podIps, type Store } from './store';
 import type { MemberGateway, NodePlanWrite, NodePlanWrites, Problem, ReconcilerConfig } from './types';
+import { vxlanCableParts, vxlanNextHops } from './vxlan-cable';
 
-/** The VXLAN cable's own data (not in resources.ts NodeCableSpec yet; H2a adds it to the CRD). */
-export interface VxlanCableSpec {
-  readonly vni: number;
-  readonly port: number;
-  /** Local VTEP with prefix length ("241.0.2.1/8"). */
-  readonly vtep: string;
-  readonly peers: readonly {
-    readonly clusterId: string;
-    readonly endpoint: string;
-    readonly remoteVtep: string;
-    readonly subnets: readonly string[];
-  }[];
+/** Both gateways of a cable as @isthmus/cable sees them, and the remote WireGuard keys by cluster. */
+interface CableEnds {
+  readonly node: V1Node;
+  readonly local: GatewayEndpoint;
+  readonly remotes: readonly GatewayEndpoint[];
+  readonly keys: ReadonlyMap<string, string | undefined>;
 }
 
-/** A cable spec as this core emits it: resources.ts NodeCableSpec plus `vxlan` for the VXLAN driver. */
-export type DesiredCableSpec = NodeCableSpec & { readonly vxlan?: VxlanCableSpec };
+/** The gateway's cable: its NodePlan description and, for VXLAN, the plan its kernel objects come from. */
+interface GatewayCable {
+  readonly spec: NodeCableSpec;
+  readonly vxlan?: VxlanPlan;
+  /** The VXLAN device, address, FDB and neighbours, merged into the gateway's routes plan. */
+  readonly parts?: PlanParts;
+}
 
 /** The node's InternalIP (the underlay address). */
 export function internalIp(node: V1Node): string | undefined {
@@ -55,7 +64,7 @@ export function nodePodCidrs(node: V1Node): string[] {
   return node.spec?.podCIDR ? [node.spec.podCIDR] : [];
 }
 
-/** The gateways a member publishes in spec.gateways (an extension field; see VxlanCableSpec). */
+/** The gateways a member publishes in spec.gateways (ClusterSetGateway; checked loosely, it is user input). */
 export function memberGateways(m: ClusterSetMember): MemberGateway[] {
   const raw = (m.spec as { gateways?: unknown }).gateways;
   if (!Array.isArray(raw)) return [];
@@ -72,6 +81,7 @@ export class NodePlanner {
   private readonly hashes = new Map<string, string>();
   private readonly reported = new Map<string, string>();
   private gateways: string[] = [];
+  private gatewayCable: GatewayCable | undefined;
   private nat: GlobalnetNatPlan | undefined;
   topologyDirty = true;
 
@@ -119,7 +129,7 @@ export class NodePlanner {
       this.holder.changed = false;
     }
     const nat = this.nat;
-    const cable = this.cable(problems);
+    const cable = this.gatewayCable?.spec;
     for (const [name, routes] of this.routes) {
       const gw = this.gateways.includes(name);
       const spec: NodePlanSpec = {
@@ -180,10 +190,28 @@ export class NodePlanner {
     // One active gateway per cluster: the first labelled node by name (others stand by).
     const gateway = candidates[0];
     this.gateways = gateway !== undefined ? [gateway] : [];
+    const clusters = this.clusters(nodes, fam, problems);
+    this.gatewayCable = this.cable(gateway, problems);
+    // An L2 cable: remote CIDRs go via each remote VTEP of the same cable plan, not as link routes.
+    const vxlan = this.gatewayCable?.vxlan;
+    const hops =
+      vxlan === undefined
+        ? undefined
+        : vxlanNextHops(
+            vxlan,
+            (c) => c !== this.config.clusterID && clusters.some((x) => x.name === c),
+            family,
+          );
     const specs = nodes.map((n) =>
-      n.name === gateway ? { ...n, gateway: true, cableDevice: this.cableDevice() } : n,
+      n.name === gateway
+        ? {
+            ...n,
+            gateway: true,
+            cableDevice: this.cableDevice(),
+            ...(hops !== undefined ? { cableNextHops: hops } : {}),
+          }
+        : n,
     );
-    const clusters = this.clusters(specs, fam, problems);
     this.routes.clear();
     if (specs.length === 0) {
       this.state = undefined;
@@ -218,8 +246,8 @@ export class NodePlanner {
     this.previous = this.state.snapshot();
     for (const n of specs) {
       const r = planNodeRoutes(this.state, n.name);
-      this.routes.set(n.name, r.plan);
       const node = this.store.nodes.get(n.name);
+      this.routes.set(n.name, n.name === gateway ? this.withCable(r.plan, node, problems) : r.plan);
       for (const c of r.conflicts) {
         if (node !== undefined)
           problems.push({
@@ -228,6 +256,28 @@ export class NodePlanner {
             message: `${c.kind}: ${JSON.stringify(c)}`,
           });
       }
+    }
+  }
+
+  /** The gateway's routes plan with the cable's kernel objects in it (a VXLAN cable); clashes drop the cable. */
+  private withCable(
+    plan: NodePlanSpec['routes'],
+    node: V1Node | undefined,
+    problems: Problem[],
+  ): NodePlanSpec['routes'] {
+    const parts = this.gatewayCable?.parts;
+    if (parts === undefined) return plan;
+    try {
+      return mergePlans(plan, parts);
+    } catch (e) {
+      this.gatewayCable = undefined;
+      if (node !== undefined)
+        problems.push({
+          ref: objectRef('Node', node),
+          reason: 'CablePlanFailed',
+          message: `the VXLAN cable clashes with the node routes: ${e instanceof Error ? e.message : String(e)}`,
+        });
+      return plan;
     }
   }
 
@@ -270,7 +320,9 @@ export class NodePlanner {
   }
 
   private cableDevice(): string {
-    return this.config.cableDriver === 'wireguard' ? WIREGUARD_DEFAULTS.interfaceName : 'vxlan-tunnel';
+    return this.config.cableDriver === 'wireguard'
+      ? WIREGUARD_DEFAULTS.interfaceName
+      : VXLAN_DEFAULTS.interfaceName;
   }
 
   private natPlan(problems: Problem[]): GlobalnetNatPlan | undefined {
@@ -328,8 +380,8 @@ export class NodePlanner {
     }
   }
 
-  private cable(problems: Problem[]): DesiredCableSpec | undefined {
-    const gateway = this.gateways[0];
+  /** The gateway's endpoint and the remote members' published gateways; undefined while there is no cable to plan. */
+  private cableEnds(gateway: string | undefined): CableEnds | undefined {
     const node = gateway !== undefined ? this.store.nodes.get(gateway) : undefined;
     const ip = node !== undefined ? internalIp(node) : undefined;
     if (gateway === undefined || node === undefined || ip === undefined) return undefined;
@@ -361,26 +413,32 @@ export class NodePlanner {
       });
     }
     if (remotes.length === 0 || local.subnets.length === 0) return undefined;
+    return { node, local, remotes, keys };
+  }
+
+  private cable(gateway: string | undefined, problems: Problem[]): GatewayCable | undefined {
+    const ends = this.cableEnds(gateway);
+    if (ends === undefined) return undefined;
+    const { node, keys } = ends;
     const linkMtu = this.config.linkMtu ?? 1500;
+    const failed = (message: string) => {
+      problems.push({ ref: objectRef('Node', node), reason: 'CablePlanFailed', message });
+      return undefined;
+    };
     try {
       // The VXLAN plan also chooses each remote endpoint (private or public), which WireGuard reuses.
-      const plan = planCable(local, remotes, { driver: 'vxlan', linkMtu });
+      const plan = planCable(ends.local, ends.remotes, {
+        driver: 'vxlan',
+        linkMtu,
+        interfaceName: VXLAN_DEFAULTS.interfaceName,
+      });
       if (this.config.cableDriver !== 'wireguard') {
+        const parts = vxlanCableParts(plan);
+        if ('message' in parts) return failed(parts.message);
         return {
-          driver: 'vxlan',
-          interface: plan.interfaceName,
-          mtu: plan.mtu,
-          vxlan: {
-            vni: plan.vni,
-            port: plan.port,
-            vtep: plan.vtep,
-            peers: plan.peers.map((p) => ({
-              clusterId: p.clusterId,
-              endpoint: p.endpoint.address,
-              remoteVtep: p.remoteVtep,
-              subnets: p.subnets,
-            })),
-          },
+          spec: { driver: 'vxlan', interface: plan.interfaceName, mtu: plan.mtu },
+          vxlan: plan,
+          parts,
         };
       }
       const missing = plan.peers.filter((p) => !keys.get(p.clusterId));
@@ -394,27 +452,24 @@ export class NodePlanner {
       }
       const port = this.config.cablePort ?? 4500;
       return {
-        driver: 'wireguard',
-        interface: WIREGUARD_DEFAULTS.interfaceName,
-        mtu: tunnelMtu('wireguard', { linkMtu, underlayFamily: plan.underlayFamily }),
-        listenPort: port,
-        peers: plan.peers.map((p) => ({
-          publicKey: keys.get(p.clusterId) ?? '',
-          endpoint: p.endpoint.address.includes(':')
-            ? `[${p.endpoint.address}]:${p.endpoint.port}`
-            : `${p.endpoint.address}:${p.endpoint.port}`,
-          allowedIPs: [...p.subnets],
-          persistentKeepalive: WIREGUARD_DEFAULTS.persistentKeepalive,
-        })),
-        secretFile: this.config.wireGuardKeyFile ?? '/etc/isthmus/wireguard.key',
+        spec: {
+          driver: 'wireguard',
+          interface: WIREGUARD_DEFAULTS.interfaceName,
+          mtu: tunnelMtu('wireguard', { linkMtu, underlayFamily: plan.underlayFamily }),
+          listenPort: port,
+          peers: plan.peers.map((p) => ({
+            publicKey: keys.get(p.clusterId) ?? '',
+            endpoint: p.endpoint.address.includes(':')
+              ? `[${p.endpoint.address}]:${p.endpoint.port}`
+              : `${p.endpoint.address}:${p.endpoint.port}`,
+            allowedIPs: [...p.subnets],
+            persistentKeepalive: WIREGUARD_DEFAULTS.persistentKeepalive,
+          })),
+          secretFile: this.config.wireGuardKeyFile ?? '/etc/isthmus/wireguard.key',
+        },
       };
     } catch (e) {
-      problems.push({
-        ref: objectRef('Node', node),
-        reason: 'CablePlanFailed',
-        message: e instanceof Error ? e.message : String(e),
-      });
-      return undefined;
+      return failed(e instanceof Error ? e.message : String(e));
     }
   }
 }
