@@ -28,6 +28,8 @@ absent=()
 [ -f "$REFLECT2/reflect2.go" ] || absent+=(golang-github-modern-go-reflect2-dev)
 command -v dpkg-source >/dev/null 2>&1 || absent+=(dpkg-dev)
 command -v make >/dev/null 2>&1 || absent+=(make)
+# Kubernetes' build copies its generated tools and binaries with rsync.
+command -v rsync >/dev/null 2>&1 || absent+=(rsync)
 
 if built && [ -x /usr/bin/etcd ]; then
   say "kube-apiserver and kubectl $WANT in $BIN, etcd $(/usr/bin/etcd --version | head -1 | cut -d' ' -f3)"
@@ -118,6 +120,8 @@ start=$(date +%s)
   cd "$tree"
   export PATH="/usr/lib/go-1.19/bin:$PATH" GOPROXY=off GOFLAGS= GO111MODULE=off CGO_ENABLED=0 HOME="$CACHE/home"
   mkdir -p "$HOME"
+  # A build cut off earlier can leave empty tool binaries behind that make takes as built.
+  rm -rf _output/bin
   make WHAT="cmd/kube-apiserver cmd/kubectl"
 ) >>"$LOG" 2>&1 || fail "make"
 
