@@ -1,15 +1,13 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { type KubeConfig, Watch } from '@kubernetes/client-node';
 import { codeForStatus, KubeError } from './errors';
 
-/** What a request needs from a KubeConfig: the server URL, TLS material, auth headers and keep-alive agents. */
+/** What a request needs from a KubeConfig: the server URL, TLS material, auth headers and a keep-alive agent. */
 interface Transport {
   readonly server: URL;
   /** Requests: kept-alive connections reused across calls (no TLS handshake per write), at most MAX_SOCKETS. */
   readonly agent: http.Agent;
-  /** Watches hold their connection for their whole life, so they do not take request sockets. */
-  readonly watchAgent: http.Agent;
   readonly base: https.RequestOptions;
   readonly expires: number;
 }
@@ -52,8 +50,7 @@ async function transport(kc: KubeConfig): Promise<Transport> {
       ? new https.Agent({ ...tls, ...o })
       : new http.Agent({ keepAlive: true, ...o });
   const agent = cached?.agent ?? newAgent({ maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS });
-  const watchAgent = cached?.watchAgent ?? newAgent({});
-  const t: Transport = { server, agent, watchAgent, base, expires: Date.now() + AUTH_TTL_MS };
+  const t: Transport = { server, agent, base, expires: Date.now() + AUTH_TTL_MS };
   transports.set(kc, t);
   return t;
 }
@@ -79,13 +76,12 @@ function open(
   method: string,
   headers: Record<string, string>,
   signal: AbortSignal | undefined,
-  agent: http.Agent = t.agent,
 ): http.ClientRequest {
   const lib = u.protocol === 'https:' ? https : http;
   return lib.request(u, {
     ...t.base,
     method,
-    agent,
+    agent: t.agent,
     headers: { ...(t.base.headers as Record<string, string>), accept: 'application/json', ...headers },
     ...(signal === undefined ? {} : { signal }),
   });
@@ -181,8 +177,10 @@ export interface WatchHandle {
 }
 
 /**
- * A streaming watch: calls `onEvent` per line and `done` once, when the stream ends (error or not).
- * Non-2xx answers reach `done` as a KubeError (410 Gone as code GONE).
+ * A streaming watch on @kubernetes/client-node's `Watch` (its auth, TLS and line parsing): calls `onEvent`
+ * per event and `done` once, when the stream ends (error or not). Non-2xx answers reach `done` as a
+ * KubeError (410 Gone as code GONE); a line that is not JSON is skipped by client-node, and a stream that
+ * stops carrying lines is the informer's watchdog's to restart.
  */
 export async function watchStream(
   kc: KubeConfig,
@@ -191,59 +189,48 @@ export async function watchStream(
   onEvent: (e: WatchEvent) => void,
   done: (err: KubeError | undefined) => void,
 ): Promise<WatchHandle> {
-  const t = await transport(kc);
-  const u = url(t, path, { ...query, watch: 'true' });
   let finished = false;
-  let aborted = false;
   const finish = (err: KubeError | undefined) => {
     if (finished) return;
     finished = true;
-    if (!aborted) done(err);
+    done(err);
   };
-  const req = open(t, u, 'GET', {}, undefined, t.watchAgent);
-  req.on('error', (e) =>
-    finish(KubeError.isInstance(e) ? e : new KubeError('NETWORK', `watch ${path}: ${e.message}`, { path })),
-  );
-  req.on('response', (res) => {
-    const status = res.statusCode ?? 0;
-    if (status !== 200) {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => finish(statusError(status, Buffer.concat(chunks).toString('utf8'), 'GET', path)));
-      res.on('error', () => finish(statusError(status, '', 'GET', path)));
-      return;
-    }
-    let buf = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk: string) => {
-      buf += chunk;
-      let nl = buf.indexOf('\n');
-      while (nl >= 0) {
-        const line = buf.slice(0, nl);
-        buf = buf.slice(nl + 1);
-        nl = buf.indexOf('\n');
-        if (line.trim() === '' || finished) continue;
-        let ev: WatchEvent;
-        try {
-          ev = JSON.parse(line) as WatchEvent;
-        } catch {
-          finish(new KubeError('INVALID_RESPONSE', `watch ${path}: a line is not JSON`, { path }));
-          req.destroy();
-          return;
-        }
-        onEvent(ev);
-      }
-    });
-    res.on('end', () => finish(undefined));
-    res.on('close', () => finish(undefined));
-    res.on('error', (e) => finish(new KubeError('NETWORK', `watch ${path}: ${e.message}`, { path })));
-  });
-  req.end();
+  const params: Record<string, string | number | boolean | undefined> = {};
+  for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) params[k] = v;
+  let controller: AbortController;
+  try {
+    controller = await new Watch(kc).watch(
+      path,
+      params,
+      (type, object) => {
+        if (!finished)
+          onEvent({ type: type as WatchEvent['type'], object: object as Record<string, unknown> });
+      },
+      (err: unknown) => finish(err == null ? undefined : watchError(err, path)),
+    );
+  } catch (e) {
+    // No current cluster in the KubeConfig, or auth that cannot be applied.
+    throw watchError(e, path);
+  }
   return {
     abort() {
-      aborted = true;
       finished = true;
-      req.destroy();
+      controller.abort();
     },
   };
+}
+
+/** What client-node's Watch reports (an Error with statusCode for an HTTP answer) as a KubeError. */
+function watchError(err: unknown, path: string): KubeError {
+  if (KubeError.isInstance(err)) return err;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  const message = err instanceof Error ? err.message : String(err);
+  if (typeof status === 'number') {
+    return new KubeError(codeForStatus(status), `GET ${path} (watch): ${status} ${message}`, {
+      status,
+      method: 'GET',
+      path,
+    });
+  }
+  return new KubeError('NETWORK', `watch ${path}: ${message}`, { path });
 }

@@ -12,7 +12,7 @@ const obj = (name: string, rv: number): Obj => ({ metadata: { name, resourceVers
 interface Script {
   lists: Obj[][];
   /** What each watch does in turn: send these lines then end, or hang silently. */
-  watches: ({ lines: object[]; after: 'end' | 'hang' } | 'fail')[];
+  watches: ({ lines: object[]; after: 'end' | 'hang' } | 'fail' | 'gone')[];
   listFailures: number;
 }
 
@@ -30,6 +30,10 @@ async function fakeServer(script: Script) {
       const w = script.watches[watchCount++] ?? { lines: [], after: 'hang' as const };
       if (w === 'fail') {
         res.writeHead(500).end('{"kind":"Status","message":"boom"}');
+        return;
+      }
+      if (w === 'gone') {
+        res.writeHead(410).end('{"kind":"Status","code":410,"reason":"Gone"}');
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -118,6 +122,29 @@ describe('createInformer recovery', () => {
     expect(seen).toEqual(['add a', 'add b', 'update b@5', 'add c', 'delete a']);
     expect(restarts).toEqual(['gone']);
     expect(inf.restarts).toBe(1);
+    expect(srv.requests.slice(0, 3)).toEqual(['list', 'watch rv=101 bookmarks=true', 'list']);
+  });
+
+  it('a watch answered with HTTP 410 (not an ERROR event) relists too', async () => {
+    const srv = await fakeServer({
+      lists: [[obj('a', 1)], [obj('a', 3)]],
+      watches: ['gone'],
+      listFailures: 0,
+    });
+    cleanup.push(srv.close);
+    const restarts: string[] = [];
+    const inf = createInformer<Obj>({
+      kubeConfig: srv.kc,
+      path: '/api/v1/things',
+      onRestart: (r) => restarts.push(r),
+      random: () => 0,
+    });
+    cleanup.push(async () => inf.stop());
+    const seen = record(inf);
+    await inf.start();
+    await until('relist', () => seen.includes('update a@3'), 5_000, 10);
+    expect(seen).toEqual(['add a', 'update a@3']);
+    expect(restarts).toEqual(['gone']);
     expect(srv.requests.slice(0, 3)).toEqual(['list', 'watch rv=101 bookmarks=true', 'list']);
   });
 

@@ -68,6 +68,9 @@ interface ListResponse {
  * A list+watch cache of one collection, like client-go's reflector: lists, watches from the list's
  * resourceVersion with bookmarks, restarts a watch that fails or stays silent, relists on 410 Gone and
  * emits add/update/delete from the difference, so no change is missed across restarts.
+ * The watch stream is @kubernetes/client-node's `Watch`; client-node's own `makeInformer` is not used
+ * because it has no stall watchdog and gives no hook for restarts (metrics), and lists stay plain JSON
+ * (client-node's typed list calls turn objects into model classes the reconcile core does not read).
  */
 export function createInformer<T extends Meta>(opts: InformerOptions): Informer<T> {
   const log = (opts.logger ?? silentLogger).child({ informer: opts.path });
