@@ -1,10 +1,16 @@
 // The controller in-process against a real API server: global IPs at scale, release on deletion, bad input.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
 import { describeKube, type Kube } from '../../../testing/kube';
 import { type Controller, startController } from './controller';
 import { createLogger } from './log';
 import { GLOBAL_IP_ANNOTATION, POOL_ANNOTATION, POOL_IP_ANNOTATION } from './resources';
-import { create, inParallel, installCrds, until } from './test-support/kube-setup';
+import { create, inParallel, installCrdYaml, until } from './test-support/kube-setup';
+
+const SHIPPED_CRDS = fileURLToPath(
+  new URL('../../../examples/controller-deployment/crds.yaml', import.meta.url),
+);
 
 type Meta = { name: string; namespace?: string; annotations?: Record<string, string>; uid?: string };
 type Item = { metadata: Meta; status?: Record<string, unknown>; spec?: Record<string, unknown> };
@@ -71,8 +77,9 @@ describeKube('controller against a real API server', (getKube) => {
 
   it('starts, leads, allots the local global CIDR and is ready (no EndpointSlices on 1.20)', async () => {
     const kube = getKube();
-    // numberOfIPs without schema limits: the controller's own check is what the bad-input test sees.
-    await installCrds(kube, { egressLimits: false });
+    // The CRDs as shipped (examples/controller-deployment/crds.yaml): numberOfIPs 21 must reach the
+    // controller, whose Event + condition the bad-input test checks.
+    await installCrdYaml(kube, readFileSync(SHIPPED_CRDS, 'utf8'));
     leaseNs = await kube.createTestNamespace('ctl');
     await create(kube, '/apis/isthmus.io/v1alpha1/clustersetmembers', {
       apiVersion: 'isthmus.io/v1alpha1',

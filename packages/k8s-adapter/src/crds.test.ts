@@ -81,19 +81,29 @@ describe('CRDs of isthmus.io/v1alpha1', () => {
     ).toBe('.spec.mode');
   });
 
-  it('numberOfIPs is 1 to 20 in the schema; egressLimits: false leaves the check to the controller', () => {
-    const geip = schemaOf(byKind(crds, 'GlobalEgressIP'));
-    expect(checkSchema(geip, { spec: { numberOfIPs: 21 } })).toEqual([
-      { path: '.spec.numberOfIPs', message: '21 > maximum 20' },
-    ]);
-    expect(checkSchema(geip, { spec: { numberOfIPs: 0 } })).toEqual([
-      { path: '.spec.numberOfIPs', message: '0 < minimum 1' },
-    ]);
-    expect(checkSchema(geip, { spec: { numberOfIPs: 2.5 } })[0]?.message).toBe(
-      'expected integer, got number',
-    );
-    const relaxed = schemaOf(byKind(crdManifests({ egressLimits: false }), 'ClusterGlobalEgressIP'));
-    expect(checkSchema(relaxed, { spec: { numberOfIPs: 21 } })).toEqual([]);
+  it('numberOfIPs is only an integer by default, so the controller sees 0 and 21 and reports them', () => {
+    for (const kind of ['GlobalEgressIP', 'ClusterGlobalEgressIP']) {
+      const schema = schemaOf(byKind(crds, kind));
+      for (const n of [0, 21, 1000])
+        expect(checkSchema(schema, { spec: { numberOfIPs: n } }), kind).toEqual([]);
+      expect(checkSchema(schema, { spec: { numberOfIPs: 2.5 } })[0]?.message).toBe(
+        'expected integer, got number',
+      );
+    }
+  });
+
+  it('egressLimits: true has the API server refuse numberOfIPs outside 1 to 20 at admission', () => {
+    const strict = crdManifests({ egressLimits: true });
+    for (const kind of ['GlobalEgressIP', 'ClusterGlobalEgressIP']) {
+      const schema = schemaOf(byKind(strict, kind));
+      expect(checkSchema(schema, { spec: { numberOfIPs: 21 } }), kind).toEqual([
+        { path: '.spec.numberOfIPs', message: '21 > maximum 20' },
+      ]);
+      expect(checkSchema(schema, { spec: { numberOfIPs: 0 } }), kind).toEqual([
+        { path: '.spec.numberOfIPs', message: '0 < minimum 1' },
+      ]);
+      expect(checkSchema(schema, { spec: { numberOfIPs: 20 } }), kind).toEqual([]);
+    }
   });
 
   it('NodePlan keeps route and NAT entries as written (preserve-unknown-fields) but checks the sections', () => {
@@ -132,7 +142,8 @@ describe('CRDs of isthmus.io/v1alpha1', () => {
     const text = renderCrdYaml();
     expect(text.split(/^---$/m)).toHaveLength(6);
     expect(text).toContain('x-kubernetes-preserve-unknown-fields: true');
-    expect(text).toContain('maximum: 20');
+    expect(text).not.toContain('maximum: 20'); // numberOfIPs is the controller's to check
+    expect(renderCrdYaml(crdManifests({ egressLimits: true }))).toContain('maximum: 20');
     expect(text).toContain('pattern: "^\\\\d{4}-\\\\d{2}-\\\\d{2}T"');
     // The exact round trip (every schema field) is checked against the API server in crds.kube.test.ts.
   });

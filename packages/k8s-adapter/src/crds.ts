@@ -58,8 +58,9 @@ export interface CustomResourceDefinition {
 
 export interface CrdOptions {
   /**
-   * Let the API server refuse GlobalEgressIP/ClusterGlobalEgressIP numberOfIPs outside 1..20 (default
-   * true). With false the schema only asks for an integer and the controller's own check reports it.
+   * Let the API server refuse GlobalEgressIP/ClusterGlobalEgressIP numberOfIPs outside 1..20 at admission
+   * (422). Default false: the schema asks only for an integer, so the controller sees every count and
+   * reports one outside 1..20 as an Event and an `InvalidNumberOfIPs` condition on the object.
    */
   readonly egressLimits?: boolean;
 }
@@ -227,6 +228,7 @@ function ipPool(): CustomResourceDefinition {
   );
 }
 
+// Both bounds or neither: a count out of range is reported one way, by admission or by the controller.
 function numberOfIPs(limits: boolean): JSONSchemaProps {
   return int(
     `global egress IPs to allocate, 1 to ${MAX_EGRESS_SIZE}`,
@@ -371,7 +373,7 @@ function nodePlan(): CustomResourceDefinition {
 
 /** The five isthmus.io CRDs: IPPool, GlobalEgressIP, ClusterGlobalEgressIP, ClusterSetMember, NodePlan. */
 export function crdManifests(opts: CrdOptions = {}): CustomResourceDefinition[] {
-  const limits = opts.egressLimits ?? true;
+  const limits = opts.egressLimits ?? false;
   return [ipPool(), globalEgressIP(limits), clusterGlobalEgressIP(limits), clusterSetMember(), nodePlan()];
 }
 

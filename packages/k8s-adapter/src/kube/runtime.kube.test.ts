@@ -68,21 +68,32 @@ describeKube('k8s-adapter runtime against a real API server', (getKube) => {
     }
   });
 
-  it('the schema refuses numberOfIPs 21 and a pool without a subnet (422), naming the field', async () => {
+  it('numberOfIPs 21 is stored by default (the controller reports it) and refused (422) with egressLimits; a pool without a subnet is refused', async () => {
     const kube = getKube();
     const ns = await kube.createTestNamespace('crd');
-    const r = await kube.request<{ message: string }>(
-      'POST',
-      `/apis/isthmus.io/v1alpha1/namespaces/${ns}/globalegressips`,
-      {
-        apiVersion: 'isthmus.io/v1alpha1',
-        kind: 'GlobalEgressIP',
-        metadata: { name: 'too-many' },
-        spec: { numberOfIPs: 21 },
-      },
-    );
-    expect(r.status).toBe(422);
-    expect(r.body.message).toContain('spec.numberOfIPs');
+    const egress = (name: string) =>
+      kube.request<{ message: string }>(
+        'POST',
+        `/apis/isthmus.io/v1alpha1/namespaces/${ns}/globalegressips`,
+        {
+          apiVersion: 'isthmus.io/v1alpha1',
+          kind: 'GlobalEgressIP',
+          metadata: { name },
+          spec: { numberOfIPs: 21 },
+        },
+      );
+    expect((await egress('stored')).status).toBe(201);
+    await installCrds(kube, { egressLimits: true });
+    try {
+      // The server picks up a changed schema a moment after the update.
+      const r = await until('schema limits in force', async () => {
+        const got = await egress(`refused-${Date.now()}`);
+        return got.status === 422 ? got : false;
+      });
+      expect(r.body.message).toContain('spec.numberOfIPs');
+    } finally {
+      await installCrds(kube);
+    }
     const p = await kube.request<{ message: string }>('POST', '/apis/isthmus.io/v1alpha1/ippools', {
       apiVersion: 'isthmus.io/v1alpha1',
       kind: 'IPPool',

@@ -1,6 +1,14 @@
 // Helpers shared by the real-API-server suites of the controller (never published).
+
+import { loadAllYaml } from '@kubernetes/client-node';
 import type { Kube } from '../../../../testing/kube';
-import { type CrdOptions, crdManifests, renderCrdYaml, serviceExportCrd } from '../crds';
+import {
+  type CrdOptions,
+  type CustomResourceDefinition,
+  crdManifests,
+  renderCrdYaml,
+  serviceExportCrd,
+} from '../crds';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -32,8 +40,15 @@ export async function until<T>(
 
 /** Applies the isthmus CRDs and the MCS ServiceExport CRD with kubectl and waits until all are Established. */
 export async function installCrds(kube: Kube, opts: CrdOptions = {}): Promise<void> {
-  const crds = [...crdManifests(opts), serviceExportCrd()];
-  const r = await kube.kubectl(['apply', '-f', '-'], { input: renderCrdYaml(crds) });
+  await installCrdYaml(kube, renderCrdYaml([...crdManifests(opts), serviceExportCrd()]));
+}
+
+/** Applies the CRDs in `yaml` (e.g. the shipped crds.yaml) with kubectl and waits until each is served. */
+export async function installCrdYaml(kube: Kube, yaml: string): Promise<void> {
+  const crds = (loadAllYaml(yaml) as (CustomResourceDefinition | null)[]).filter(
+    (d): d is CustomResourceDefinition => d !== null,
+  );
+  const r = await kube.kubectl(['apply', '-f', '-'], { input: yaml });
   if (r.code !== 0) throw new Error(`kubectl apply of the CRDs failed: ${r.stderr}`);
   for (const c of crds) {
     await until(`CRD ${c.metadata.name} Established`, async () => {
