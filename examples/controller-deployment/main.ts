@@ -1,15 +1,14 @@
 // The one entry point of the isthmus image: `main.js controller` (the Deployment) or `main.js agent`
 // (the DaemonSet). Configuration comes from the environment; see config.ts and README.md.
-import * as http from 'node:http';
 import { hostname } from 'node:os';
 import {
-  type AgentMetrics,
   createAgentMetrics,
   createLogger,
   type Logger,
   type PassReport,
   startAgent,
   startController,
+  startHealthServer,
 } from '@isthmus/k8s-adapter';
 import { KubeConfig } from '@kubernetes/client-node';
 import { type AgentCommand, type ControllerCommand, parseCommand, USAGE, UsageError } from './config';
@@ -53,27 +52,6 @@ async function runController(cmd: ControllerCommand): Promise<void> {
   onSignal(log, () => controller.stop());
 }
 
-/** /metrics, /healthz (the process runs) and /readyz (the last pass succeeded). */
-function serveAgent(port: number, registry: AgentMetrics['registry'], ready: () => boolean): http.Server {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      res.writeHead(200).end('ok\n');
-    } else if (path === '/readyz') {
-      res.writeHead(ready() ? 200 : 503).end(ready() ? 'ok\n' : 'not ready\n');
-    } else if (path === '/metrics') {
-      registry.metrics().then(
-        (text: string) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
-        () => res.writeHead(500).end(),
-      );
-    } else {
-      res.writeHead(404).end('not found\n');
-    }
-  });
-  server.listen(port);
-  return server;
-}
-
 async function runAgent(cmd: AgentCommand): Promise<void> {
   const log = createLogger({ level: cmd.logLevel, fields: { component: 'agent' } });
   const metrics = createAgentMetrics();
@@ -85,10 +63,16 @@ async function runAgent(cmd: AgentCommand): Promise<void> {
     onPass: (r: PassReport) => metrics.observe(r),
     ...(cmd.wireguardGo ? { createWireGuard: (iface: string) => ['wireguard-go', iface] } : {}),
   });
-  const server = serveAgent(cmd.metricsPort, metrics.registry, () => agent.last?.ok === true);
+  // /healthz: the NodePlan watch works (startAgent's `healthy`); /readyz: the last pass succeeded.
+  const server = await startHealthServer({
+    port: cmd.metricsPort,
+    metrics,
+    ready: () => agent.last?.ok === true,
+    healthy: () => agent.healthy,
+  });
   log.info('agent started', { node: cmd.nodeName, metricsPort: cmd.metricsPort });
   onSignal(log, async () => {
-    server.close();
+    await server.close();
     await agent.stop();
   });
 }

@@ -64,6 +64,8 @@ export interface ControllerOptions {
   readonly metricsHost?: string;
   /** Watch stall timeout of every informer; default 5 minutes. */
   readonly stallTimeoutMs?: number;
+  /** /healthz fails once an informer has had no working list or watch for this long; default 2 minutes. */
+  readonly unhealthyAfterMs?: number;
   /** NodePlans are recomputed at most this often while changes arrive; default 200 ms. */
   readonly nodePlanDebounceMs?: number;
   /** API writes in flight at once (one object's writes stay ordered); default 16. */
@@ -77,6 +79,8 @@ export interface Controller {
   readonly isLeader: boolean;
   /** Informers synced, and, when leading, allocator state recovered (what /readyz reports). */
   readonly ready: boolean;
+  /** Not stopped, and no informer failing to list or watch for longer than unhealthyAfterMs (/healthz). */
+  readonly healthy: boolean;
   /** True once this replica, as leader, rebuilt its state and may hand out addresses. */
   readonly recovered: boolean;
   readonly metrics: Metrics;
@@ -616,12 +620,17 @@ export async function startController(opts: ControllerOptions): Promise<Controll
 
   let server: HealthServer | undefined;
   const readyNow = () => syncedAll && (!elector.isLeader || (core?.recovered ?? false));
+  const unhealthyAfterMs = opts.unhealthyAfterMs ?? 120_000;
+  // Liveness: a replica whose watches stay broken is restarted; the bound outlasts an API server restart.
+  const healthyNow = () =>
+    !stopping && all.every((i) => i.failingSince === 0 || Date.now() - i.failingSince < unhealthyAfterMs);
   if (opts.metricsPort !== undefined) {
     server = await startHealthServer({
       port: opts.metricsPort,
       ...(opts.metricsHost === undefined ? {} : { host: opts.metricsHost }),
       metrics,
       ready: readyNow,
+      healthy: healthyNow,
     });
   }
 
@@ -632,6 +641,9 @@ export async function startController(opts: ControllerOptions): Promise<Controll
     },
     get ready() {
       return readyNow();
+    },
+    get healthy() {
+      return healthyNow();
     },
     get recovered() {
       return core?.recovered ?? false;

@@ -65,7 +65,8 @@ export interface HealthServerOptions {
   /** 0 picks a free port (see HealthServer.port). */
   readonly port: number;
   readonly host?: string;
-  readonly metrics: Metrics;
+  /** Whose registry /metrics serves (the controller's Metrics, or the agent's AgentMetrics). */
+  readonly metrics: Pick<Metrics, 'registry'>;
   /** /readyz answers 200 while this is true, 503 otherwise. */
   readonly ready: () => boolean;
   /** /healthz answers 200 while this is true (default: always). */

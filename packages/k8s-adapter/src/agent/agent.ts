@@ -34,6 +34,8 @@ export interface AgentOptions {
   readonly retryMs?: number;
   /** Passed to the NodePlan informer. */
   readonly stallTimeoutMs?: number;
+  /** `healthy` turns false once the NodePlan informer has had no working list or watch for this long; default 2 minutes. */
+  readonly unhealthyAfterMs?: number;
   /** Record Events on the NodePlan (needs `events: create, patch`); default true. */
   readonly events?: boolean;
   readonly now?: () => Date;
@@ -63,6 +65,8 @@ export interface Agent {
   stop(): Promise<void>;
   readonly passes: number;
   readonly last: PassReport | undefined;
+  /** Not stopped, and its NodePlan watch not failing for longer than unhealthyAfterMs (for /healthz). */
+  readonly healthy: boolean;
 }
 
 /** "COMMAND_FAILED" -> "CommandFailed" (condition reasons are CamelCase). */
@@ -92,6 +96,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const now = opts.now ?? (() => new Date());
   const resyncMs = opts.resyncMs ?? 60_000;
   const retryMs = opts.retryMs ?? 1000;
+  const unhealthyAfterMs = opts.unhealthyAfterMs ?? 120_000;
   const recorder: EventRecorder | undefined =
     opts.events === false ? undefined : createEventRecorder(kc, 'isthmus-agent', log);
   const informer: Informer<NodePlan> = createInformer<NodePlan>({
@@ -302,6 +307,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     },
     get last() {
       return last;
+    },
+    get healthy() {
+      const since = informer.failingSince;
+      return !stopped && (since === 0 || Date.now() - since < unhealthyAfterMs);
     },
   };
 }

@@ -229,6 +229,42 @@ describe('createInformer recovery', () => {
     expect(inf.restarts).toBe(2);
   });
 
+  it('failingSince marks a run of failed lists and refused watches, and is 0 again once a list or watch works', async () => {
+    const srv = await fakeServer({
+      lists: [[obj('a', 1)]],
+      watches: [
+        'fail',
+        'fail',
+        { lines: [{ type: 'BOOKMARK', object: { metadata: { resourceVersion: '101' } } }], after: 'hang' },
+      ],
+      listFailures: 1,
+    });
+    cleanup.push(srv.close);
+    const inf = createInformer<Obj>({ kubeConfig: srv.kc, path: '/api/v1/things', random: () => 0 });
+    cleanup.push(async () => inf.stop());
+    expect(inf.failingSince).toBe(0);
+    const sinceList: number[] = [];
+    inf.on('add', () => sinceList.push(inf.failingSince));
+    const before = Date.now();
+    await inf.start();
+    // The add is emitted after the successful list has cleared the failure.
+    expect(sinceList).toEqual([0]);
+    await until('first refused watch', () => inf.failingSince > 0, 5_000, 5);
+    const first = inf.failingSince;
+    expect(first).toBeGreaterThanOrEqual(before);
+    // The second refusal continues the same run: the time stays the first failure's.
+    await until('second refused watch', () => inf.restarts === 3, 5_000, 5);
+    expect(inf.failingSince).toBe(first);
+    await until('watch accepted', () => inf.failingSince === 0, 5_000, 5);
+    expect(srv.requests).toEqual([
+      'list',
+      'list',
+      'watch rv=101 bookmarks=true',
+      'watch rv=101 bookmarks=true',
+      'watch rv=101 bookmarks=true',
+    ]);
+  });
+
   it('backoff doubles from 200 ms to at most 30 s, jittered by +-50%', () => {
     expect([0, 1, 2, 3].map((n) => backoffMs(n, () => 0.5))).toEqual([200, 400, 800, 1600]);
     expect(backoffMs(30, () => 0.5)).toBe(30_000);

@@ -39,6 +39,11 @@ export interface Informer<T> {
   readonly listedAt: number;
   /** Watches restarted after an error, a stall or a 410 Gone. */
   readonly restarts: number;
+  /**
+   * Date.now() when a list or watch last failed or stalled without a working one since (a list that
+   * succeeded or a watch the server accepted); 0 while it works. Health checks bound how long this lasts.
+   */
+  readonly failingSince: number;
   readonly synced: boolean;
 }
 
@@ -91,6 +96,7 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
   let resolveStart: (() => void) | undefined;
   let waiters: (() => void)[] = [];
   let listedAt = 0;
+  let failingSince = 0;
 
   const emit = (ev: InformerEvent, obj: T, old?: T) => {
     for (const fn of handlers[ev]) {
@@ -145,6 +151,7 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
     clearTimers();
     if (stopped) return;
     if (reason !== undefined) {
+      if (failingSince === 0) failingSince = Date.now();
       restarts++;
       opts.onRestart?.(reason);
     }
@@ -168,6 +175,7 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
       const { items, rv } = await listAll();
       if (stopped || gen !== generation) return;
       listedAt = began;
+      failingSince = 0;
       replace(items);
       resourceVersion = rv;
       attempt = 0;
@@ -236,6 +244,7 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
     lastActivity = Date.now();
     // The server ends the watch before the watchdog would; a healthy but quiet watch is simply renewed.
     const timeoutSeconds = Math.max(1, Math.floor((stallMs / 1000) * (0.5 + 0.25 * random())));
+    let ended = false; // client-node reports a refused watch (non-2xx) before the call resolves
     try {
       watch = await watchStream(
         opts.kubeConfig,
@@ -243,6 +252,7 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
         { ...selectors(), resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
         (ev) => onEvent(gen, ev),
         (err) => {
+          ended = true;
           if (gen !== generation || stopped) return;
           if (err === undefined) {
             schedule(() => void startWatch(), undefined);
@@ -264,6 +274,7 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
       watch.abort();
       return;
     }
+    if (!ended) failingSince = 0;
     watchdog = setInterval(
       () => {
         if (gen !== generation || stopped) return;
@@ -319,6 +330,9 @@ export function createInformer<T extends Meta>(opts: InformerOptions): Informer<
     },
     get listedAt() {
       return listedAt;
+    },
+    get failingSince() {
+      return failingSince;
     },
   };
 }
