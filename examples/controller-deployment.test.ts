@@ -20,27 +20,30 @@ const text = (f: string) => readFileSync(new URL(f, DIR), 'utf8');
 // biome-ignore lint/suspicious/noExplicitAny: parsed YAML documents
 const docs = (f: string): any[] => loadAllYaml(text(f)).filter((d) => d !== null);
 
-/** The RBAC the k8s-adapter contract lists, as "group|resource|verb" per role. */
+/**
+ * The RBAC the README lists, as "group|resource|verb" per role. packages/k8s-adapter/src/rbac.kube.test.ts
+ * derives the same set from the requests the controller and the agent really make.
+ */
 const CONTRACT: Record<string, string[]> = {
   'ClusterRole/isthmus-controller': [
+    // Annotation merge patches; after a 409 the object is read again (get).
     ...['pods', 'services'].flatMap((r) => ['get', 'list', 'watch', 'patch'].map((v) => `|${r}|${v}`)),
-    ...['endpoints', 'namespaces', 'nodes'].flatMap((r) => ['get', 'list', 'watch'].map((v) => `|${r}|${v}`)),
+    ...['endpoints', 'namespaces', 'nodes'].flatMap((r) => ['list', 'watch'].map((v) => `|${r}|${v}`)),
     '|events|create',
     '|events|patch',
-    ...['get', 'list', 'watch'].map((v) => `discovery.k8s.io|endpointslices|${v}`),
-    ...['get', 'list', 'watch'].map((v) => `multicluster.x-k8s.io|serviceexports|${v}`),
+    ...['list', 'watch'].map((v) => `discovery.k8s.io|endpointslices|${v}`),
+    ...['list', 'watch'].map((v) => `multicluster.x-k8s.io|serviceexports|${v}`),
+    // updateStatus: GET the object, PUT its /status.
     ...['ippools', 'globalegressips', 'clusterglobalegressips', 'clustersetmembers'].flatMap((r) => [
       ...['get', 'list', 'watch'].map((v) => `isthmus.io|${r}|${v}`),
-      ...['get', 'update', 'patch'].map((v) => `isthmus.io|${r}/status|${v}`),
+      `isthmus.io|${r}/status|update`,
     ]),
-    ...['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'].map(
-      (v) => `isthmus.io|nodeplans|${v}`,
-    ),
+    ...['list', 'watch', 'create', 'update', 'delete'].map((v) => `isthmus.io|nodeplans|${v}`),
   ],
   'Role/isthmus-controller-lease': ['get', 'create', 'update'].map((v) => `coordination.k8s.io|leases|${v}`),
   'ClusterRole/isthmus-agent': [
     ...['get', 'list', 'watch'].map((v) => `isthmus.io|nodeplans|${v}`),
-    ...['get', 'update', 'patch'].map((v) => `isthmus.io|nodeplans/status|${v}`),
+    'isthmus.io|nodeplans/status|update',
     '|events|create',
     '|events|patch',
   ],
