@@ -200,7 +200,7 @@ describeKube('controller processes: crash recovery and leader handover', (getKub
     expect((await owners(kube, ns)).size).toBe(195);
   }, 400_000);
 
-  it('two replicas elect one leader; killing it hands over within the lease duration', async () => {
+  it('two replicas elect one leader; killing it hands over within the lease duration (+ API round trips)', async () => {
     const kube = getKube();
     await ensureCrds(kube);
     const leaseNs = await kube.createTestNamespace('ha');
@@ -238,14 +238,20 @@ describeKube('controller processes: crash recovery and leader handover', (getKub
     console.log(
       `[handover] SIGKILL -> new holder: ${handoverMs} ms; dead leader's last renew -> new holder: ${sinceRenewMs} ms (lease ${LEASE_S} s, retry ${RETRY_MS} ms)`,
     );
-    // Taken only once expired, and by the next retry after that.
+    // Taken only once expired, and right then: the standby schedules an attempt at the expiry it read,
+    // so from the kill (which comes after the last renew) the handover fits in the lease duration plus
+    // the API round trips and this loop's 25 ms polling (500 ms allowed for a loaded 2-core machine).
     expect(sinceRenewMs).toBeGreaterThanOrEqual(LEASE_S * 1000 - 50);
-    expect(handoverMs).toBeLessThanOrEqual(LEASE_S * 1000 + RETRY_MS * 1.2 + 2_000);
+    expect(handoverMs).toBeLessThanOrEqual(LEASE_S * 1000 + 500);
 
     // The new leader serves.
     await create(kube, `/api/v1/namespaces/${ns}/services`, svc('after', false));
     await create(kube, `/apis/multicluster.x-k8s.io/v1alpha1/namespaces/${ns}/serviceexports`, exp('after'));
-    await until('served by the new leader', async () => (await owners(kube, ns)).size === 1, 30_000);
+    await until('served by the new leader', async () => (await owners(kube, ns)).size === 1, 30_000).catch(
+      (e: unknown) => {
+        throw new Error(`${String(e)}\nnew leader's log:\n${standby.lines.slice(-40).join('\n')}`);
+      },
+    );
 
     // A graceful stop releases the Lease: a third replica takes over without waiting for expiry.
     const c = spawnOne(kube, leaseNs);

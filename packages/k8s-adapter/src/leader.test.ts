@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KubeError } from './kube/errors';
 import { createLeaderElector, type Lease, type LeaseStore, leaseHeld, microTime } from './leader';
 
@@ -178,5 +178,71 @@ describe('leader election on a Lease', () => {
     const writes = store.writes;
     await new Promise((r) => setTimeout(r, 50));
     expect(store.writes).toBe(writes);
+  });
+
+  it("a standby tries again when the holder's Lease runs out, not a whole retry period later", async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+    try {
+      const store = memoryStore();
+      const opts = {
+        store,
+        namespace: 'n',
+        name: 'l',
+        leaseDurationSeconds: 3,
+        retryPeriodMs: 2_000,
+        random: () => 0,
+      };
+      const a = createLeaderElector({ ...opts, identity: 'a' });
+      expect(await a.tick()).toBe(true); // a renews at t = 0, then dies (never ticks again)
+      await vi.advanceTimersByTimeAsync(500);
+      const b = createLeaderElector({ ...opts, identity: 'b' });
+      await b.start(); // t = 0.5 s: held until t = 3 s; plain polling would try at 2.5 s and 4.5 s
+      expect(b.isLeader).toBe(false);
+      await vi.advanceTimersByTimeAsync(2_000); // t = 2.5 s: still held
+      expect(b.isLeader).toBe(false);
+      await vi.advanceTimersByTimeAsync(400); // t = 2.9 s
+      expect(b.isLeader).toBe(false);
+      await vi.advanceTimersByTimeAsync(200); // t = 3.1 s: the attempt at expiry + 10 ms has won
+      expect(b.isLeader).toBe(true);
+      expect(store.lease?.spec?.holderIdentity).toBe('b');
+      expect(store.lease?.spec?.leaseTransitions).toBe(1);
+      await b.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('with the store down, a standby past the known expiry keeps the retry period (no busy loop)', async () => {
+    vi.useFakeTimers({ now: Date.parse('2026-01-01T00:00:00Z') });
+    try {
+      const store = memoryStore();
+      const opts = {
+        store,
+        namespace: 'n',
+        name: 'l',
+        leaseDurationSeconds: 1,
+        retryPeriodMs: 1_000,
+        random: () => 0,
+      };
+      const a = createLeaderElector({ ...opts, identity: 'a' });
+      await a.tick();
+      const b = createLeaderElector({ ...opts, identity: 'b' });
+      let gets = 0;
+      const get = store.get.bind(store);
+      store.get = async () => {
+        gets++;
+        return get();
+      };
+      await b.start(); // reads the expiry (t = 1 s)
+      store.failing = true;
+      await vi.advanceTimersByTimeAsync(10_000);
+      // One read at start, one at expiry, then one per second: about 11, never thousands.
+      expect(gets).toBeGreaterThanOrEqual(9);
+      expect(gets).toBeLessThanOrEqual(13);
+      expect(b.isLeader).toBe(false);
+      await b.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -118,6 +118,8 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
   let timer: NodeJS.Timeout | undefined;
   let running = false;
   let inflight: Promise<boolean> | undefined;
+  /** When the other holder's Lease, as last read, runs out (ms since the epoch); 0 when none is known. */
+  let otherExpiresAt = 0;
 
   const observe = (holder: string | undefined) => {
     if (holder && holder !== observed) {
@@ -152,7 +154,12 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
     }
     const holder = current.spec?.holderIdentity;
     observe(holder);
-    if (holder !== opts.identity && leaseHeld(current, t)) return false;
+    if (holder !== opts.identity && leaseHeld(current, t)) {
+      const s = current.spec ?? {};
+      otherExpiresAt = Date.parse(s.renewTime ?? '') + (s.leaseDurationSeconds ?? 0) * 1000;
+      return false;
+    }
+    otherExpiresAt = 0;
     const taking = holder !== opts.identity;
     await store.update({
       ...current,
@@ -190,11 +197,24 @@ export function createLeaderElector(opts: LeaderElectorOptions): LeaderElector {
     return won;
   }
 
+  /**
+   * The wait before the next attempt: the retry period with up to 20% jitter, but a standby that has
+   * read when the holder's Lease runs out tries again right then (plus 10 ms), so a dead leader is
+   * replaced within the lease duration of its last renew instead of up to a retry period later.
+   */
+  const nextDelay = (): number => {
+    const jittered = Math.round(retryMs * (1 + 0.2 * random()));
+    const untilExpiry = otherExpiresAt - now().getTime();
+    // Once the expiry has passed (the attempt failed or lost a race), back to the plain retry period.
+    if (leading || otherExpiresAt === 0 || untilExpiry <= 0) return jittered;
+    return Math.min(jittered, untilExpiry + 10);
+  };
+
   const loop = (): Promise<unknown> => {
     if (!running) return Promise.resolve();
     const p = tickOnce().finally(() => {
       inflight = undefined;
-      if (running) timer = setTimeout(loop, Math.round(retryMs * (1 + 0.2 * random())));
+      if (running) timer = setTimeout(loop, nextDelay());
     });
     inflight = p;
     return p;
