@@ -4,6 +4,7 @@ export type AgentErrorCode =
   | 'INVALID_PLAN'
   | 'UNSUPPORTED_CABLE'
   | 'SECRET_UNREADABLE'
+  | 'SECRET_FILE_MODE'
   | 'INVALID_SECRET'
   | 'PARSE_ERROR'
   | 'COMMAND_FAILED'
