@@ -30,6 +30,37 @@ describe('main.ts command line', () => {
     });
   });
 
+  it('controller: Lease namespace and timing from the environment, only when set', () => {
+    const base = { ISTHMUS_CLUSTER_ID: 'east' };
+    const c = parseCommand(['controller'], base, 'h');
+    expect(c).not.toHaveProperty('leaseDurationSeconds');
+    expect(c).not.toHaveProperty('leaseNamespace');
+    expect(
+      parseCommand(
+        ['controller'],
+        {
+          ...base,
+          ISTHMUS_LEASE_NAMESPACE: 'kube-system',
+          ISTHMUS_LEASE_DURATION_SECONDS: '4',
+          ISTHMUS_RENEW_DEADLINE_MS: '3000',
+          ISTHMUS_RETRY_PERIOD_MS: '500',
+        },
+        'h',
+      ),
+    ).toMatchObject({
+      leaseNamespace: 'kube-system',
+      leaseDurationSeconds: 4,
+      renewDeadlineMs: 3000,
+      retryPeriodMs: 500,
+    });
+    // Only the duration: the defaults scale with it (as startController's do) and pass the checks.
+    expect(parseCommand(['controller'], { ...base, ISTHMUS_LEASE_DURATION_SECONDS: '3' }, 'h')).toMatchObject(
+      {
+        leaseDurationSeconds: 3,
+      },
+    );
+  });
+
   it('agent: NODE_NAME required; resync, metrics port and wireguard-go from the environment', () => {
     expect(parseCommand(['agent'], { NODE_NAME: 'n1' }, 'h')).toEqual({
       kind: 'agent',
@@ -58,6 +89,21 @@ describe('main.ts command line', () => {
       [['agent', 'x'], { NODE_NAME: 'n' }, /unexpected arguments: x/],
       [['agent'], {}, /NODE_NAME must be set/],
       [['controller'], {}, /ISTHMUS_CLUSTER_ID must be set/],
+      [
+        ['controller'],
+        { ISTHMUS_CLUSTER_ID: 'e', ISTHMUS_LEASE_DURATION_SECONDS: '0' },
+        /ISTHMUS_LEASE_DURATION_SECONDS="0" must be an integer from 1 to 3600/,
+      ],
+      [
+        ['controller'],
+        { ISTHMUS_CLUSTER_ID: 'e', ISTHMUS_LEASE_DURATION_SECONDS: '5', ISTHMUS_RENEW_DEADLINE_MS: '5000' },
+        /ISTHMUS_RENEW_DEADLINE_MS=5000 must be below the lease duration \(5000 ms\)/,
+      ],
+      [
+        ['controller'],
+        { ISTHMUS_CLUSTER_ID: 'e', ISTHMUS_RENEW_DEADLINE_MS: '1000', ISTHMUS_RETRY_PERIOD_MS: '1000' },
+        /ISTHMUS_RETRY_PERIOD_MS=1000 must be below the renew deadline \(1000 ms\)/,
+      ],
       [
         ['controller'],
         { ISTHMUS_CLUSTER_ID: 'a', ISTHMUS_CABLE_DRIVER: 'ipsec' },

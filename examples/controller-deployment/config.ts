@@ -11,6 +11,11 @@ export interface ControllerCommand {
   readonly cableDriver?: 'vxlan' | 'wireguard';
   readonly wireGuardKeyFile?: string;
   readonly linkMtu?: number;
+  /** The Lease's namespace and timing; unset: startController's defaults (isthmus-system, 15 s, 10 s, 2 s). */
+  readonly leaseNamespace?: string;
+  readonly leaseDurationSeconds?: number;
+  readonly renewDeadlineMs?: number;
+  readonly retryPeriodMs?: number;
   readonly logLevel: LogLevel;
 }
 
@@ -36,7 +41,9 @@ export const USAGE = `usage: isthmus controller | agent
 
 controller  env: ISTHMUS_CLUSTER_ID (required), POD_NAME (lease identity), METRICS_PORT (8080),
             ISTHMUS_GLOBAL_CIDR, ISTHMUS_GLOBAL_RANGE, ISTHMUS_CABLE_DRIVER (vxlan|wireguard),
-            ISTHMUS_WIREGUARD_KEY_FILE, ISTHMUS_LINK_MTU, LOG_LEVEL (info)
+            ISTHMUS_WIREGUARD_KEY_FILE, ISTHMUS_LINK_MTU, LOG_LEVEL (info),
+            ISTHMUS_LEASE_NAMESPACE (isthmus-system), ISTHMUS_LEASE_DURATION_SECONDS (15),
+            ISTHMUS_RENEW_DEADLINE_MS (10000), ISTHMUS_RETRY_PERIOD_MS (2000)
 agent       env: NODE_NAME (required, from the downward API), METRICS_PORT (9464),
             ISTHMUS_RESYNC_SECONDS (60), ISTHMUS_WIREGUARD_GO (false), LOG_LEVEL (info)
 `;
@@ -70,6 +77,35 @@ function optional<K extends string>(key: K, value: string | undefined): { [P in 
   return (value === undefined || value === '' ? {} : { [key]: value }) as { [P in K]?: string };
 }
 
+/**
+ * The Lease timing variables that are set, checked against each other as client-go's elector does:
+ * the renew deadline below the lease duration, the retry period below the renew deadline (with the
+ * defaults filling in the unset ones for that check).
+ */
+function leaseTiming(env: Env): {
+  leaseDurationSeconds?: number;
+  renewDeadlineMs?: number;
+  retryPeriodMs?: number;
+} {
+  const set = (name: string) => env[name] !== undefined && env[name] !== '';
+  const durationS = int(env, 'ISTHMUS_LEASE_DURATION_SECONDS', 15, 1, 3600);
+  const renewMs = int(env, 'ISTHMUS_RENEW_DEADLINE_MS', Math.min(10_000, durationS * 667), 1, 3_600_000);
+  const retryMs = int(env, 'ISTHMUS_RETRY_PERIOD_MS', Math.min(2_000, durationS * 133), 1, 3_600_000);
+  if (renewMs >= durationS * 1000)
+    throw new UsageError(
+      `ISTHMUS_RENEW_DEADLINE_MS=${renewMs} must be below the lease duration (${durationS * 1000} ms)`,
+    );
+  if (retryMs >= renewMs)
+    throw new UsageError(
+      `ISTHMUS_RETRY_PERIOD_MS=${retryMs} must be below the renew deadline (${renewMs} ms)`,
+    );
+  return {
+    ...(set('ISTHMUS_LEASE_DURATION_SECONDS') ? { leaseDurationSeconds: durationS } : {}),
+    ...(set('ISTHMUS_RENEW_DEADLINE_MS') ? { renewDeadlineMs: renewMs } : {}),
+    ...(set('ISTHMUS_RETRY_PERIOD_MS') ? { retryPeriodMs: retryMs } : {}),
+  };
+}
+
 /** The command named by `argv` (without node and the script), configured from `env`. */
 export function parseCommand(argv: readonly string[], env: Env, hostname: string): Command {
   const [sub, ...rest] = argv;
@@ -79,6 +115,7 @@ export function parseCommand(argv: readonly string[], env: Env, hostname: string
     if (driver !== undefined && driver !== '' && driver !== 'vxlan' && driver !== 'wireguard') {
       throw new UsageError(`ISTHMUS_CABLE_DRIVER=${JSON.stringify(driver)} must be vxlan or wireguard`);
     }
+    const lease = leaseTiming(env);
     return {
       kind: 'controller',
       clusterID: required(env, 'ISTHMUS_CLUSTER_ID'),
@@ -89,6 +126,8 @@ export function parseCommand(argv: readonly string[], env: Env, hostname: string
       ...(driver === 'vxlan' || driver === 'wireguard' ? { cableDriver: driver } : {}),
       ...optional('wireGuardKeyFile', env.ISTHMUS_WIREGUARD_KEY_FILE),
       ...(env.ISTHMUS_LINK_MTU ? { linkMtu: int(env, 'ISTHMUS_LINK_MTU', 1500, 576, 65535) } : {}),
+      ...optional('leaseNamespace', env.ISTHMUS_LEASE_NAMESPACE),
+      ...lease,
       logLevel: level(env),
     };
   }

@@ -40,13 +40,27 @@ function onSignal(log: Logger, stop: () => Promise<void>): void {
 
 async function runController(cmd: ControllerCommand): Promise<void> {
   const log = createLogger({ level: cmd.logLevel, fields: { component: 'controller' } });
-  const { kind: _k, identity, metricsPort, logLevel: _l, ...config } = cmd;
+  const {
+    kind: _k,
+    identity,
+    metricsPort,
+    logLevel: _l,
+    leaseNamespace,
+    leaseDurationSeconds,
+    renewDeadlineMs,
+    retryPeriodMs,
+    ...config
+  } = cmd;
   const controller = await startController({
     kubeConfig: kubeConfig(),
     config,
     identity,
     metricsPort,
     logger: log,
+    ...(leaseNamespace === undefined ? {} : { leaseNamespace }),
+    ...(leaseDurationSeconds === undefined ? {} : { leaseDurationSeconds }),
+    ...(renewDeadlineMs === undefined ? {} : { renewDeadlineMs }),
+    ...(retryPeriodMs === undefined ? {} : { retryPeriodMs }),
   });
   log.info('controller started', { identity, metricsPort: controller.metricsPort });
   onSignal(log, () => controller.stop());
