@@ -44,9 +44,13 @@ const COUNTERS = `table inet e2e-nics {
   counter rep_out_net1 {}
   counter req_out_eth0 {}
   counter req_out_net1 {}
+  counter rep_in_eth0 {}
+  counter rep_in_net1 {}
   chain in { type filter hook input priority 0; policy accept;
     iifname "eth0" icmp type echo-request counter name "req_in_eth0"
     iifname "net1" icmp type echo-request counter name "req_in_net1"
+    iifname "eth0" icmp type echo-reply counter name "rep_in_eth0"
+    iifname "net1" icmp type echo-reply counter name "rep_in_net1"
   }
   chain out { type filter hook postrouting priority 0; policy accept;
     oifname "eth0" icmp type echo-reply counter name "rep_out_eth0"
@@ -198,7 +202,7 @@ describeKernel(
 
           expect((await pod.run('ping', ['-c', '1', '-W', '2', t.underlayPeer])).code).toBe(0);
           let c = await counters(pod);
-          expect([c.req_out_net1, c.req_out_eth0]).toEqual([1, 0]);
+          expect([c.req_out_net1, c.req_out_eth0, c.rep_in_net1, c.rep_in_eth0]).toEqual([1, 0, 1, 0]);
 
           const node = built.ns[t.node]!;
           expect(
@@ -212,6 +216,19 @@ describeKernel(
           expect((await from.run('ping', ['-c', '2', '-i', '0.2', '-W', '2', remote.to])).code).toBe(0);
           c = await counters(pod);
           expect([c.req_in_eth0, c.rep_out_eth0, c.rep_out_net1]).toEqual([2, 2, 2]);
+
+          // The pod's own requests to a remote cluster's global IP leave through eth0 and their
+          // replies come in on eth0; net1 sees none of it.
+          const out = rows.find((r) => r.from === t.pod && r.ping?.ok === true);
+          expect(out, `the matrix has a ping from ${t.pod} to a remote pod`).toBeDefined();
+          const before = c;
+          expect((await pod.run('ping', ['-c', '3', '-i', '0.2', '-W', '2', out!.to])).code).toBe(0);
+          c = await counters(pod);
+          const delta = (k: string) => c[k]! - before[k]!;
+          expect(
+            ['req_out_eth0', 'rep_in_eth0', 'req_out_net1', 'rep_in_net1'].map(delta),
+            'requests out and replies in on eth0, nothing on net1',
+          ).toEqual([3, 3, 0, 0]);
         });
 
         it('MTU: the largest DF ping the plans promise crosses end to end; one byte more fails with an error', async () => {
