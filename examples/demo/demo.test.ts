@@ -1,4 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateScenarioKeys } from '../../e2e/kernel';
 import { planScenario } from '../../e2e/scenario';
@@ -161,6 +164,72 @@ describeKernel(
       expect(r.stdout).toMatch(/^Failover: east gateway east-gw → east-gw2 .*traffic back after \d+ ms$/m);
       expect(r.stdout).toMatch(/^Result: all checks passed\.$/m);
       expect(r.code).toBe(0);
+    }, 300_000);
+  },
+);
+
+describeKernel(
+  'pnpm demo --apply stopped mid-run (real kernel)',
+  ['root', 'netns', 'veth', 'vxlan', 'nft', 'iptables', 'wireguard-go', 'wg', 'ping'],
+  () => {
+    it('SIGTERM once WireGuard is up: exits 143 and leaves no namespace, process, key directory or wg socket', async () => {
+      const demoDirs = () => new Set(readdirSync(tmpdir()).filter((d) => d.startsWith('isthmus-demo-')));
+      const dirsBefore = demoDirs();
+      const wgSocks = () => (existsSync('/var/run/wireguard') ? readdirSync('/var/run/wireguard') : []);
+      // What the run owns, read at the cut: the processes in its namespaces and the wg sockets of
+      // its interfaces (other test files run wireguard-go at the same time, so nothing global).
+      const runPids: number[] = [];
+      const runSocks: string[] = [];
+      const child = spawn(process.execPath, ['--import', 'tsx', MAIN, '--apply', '--driver', 'wireguard'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      let signalled = false;
+      let ownDir: string | undefined;
+      const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (d: string) => {
+        stderr += d;
+        // The build is done (tunnels up, key files written) once the matrix starts: cut it there.
+        if (!signalled && /connectivity matrix/.test(stderr)) {
+          signalled = true;
+          ownDir = [...demoDirs()].find((x) => !dirsBefore.has(x));
+          for (const ns of existingNamespaces(`isx-${child.pid}-`)) {
+            const out = (args: string[]) => spawnSync('ip', args, { encoding: 'utf8' }).stdout;
+            runPids.push(...out(['netns', 'pids', ns]).split(/\s+/).filter(Boolean).map(Number));
+            const links = out(['-n', ns, '-o', 'link', 'show']).matchAll(/^\d+: ([^:@]+)/gm);
+            for (const [, name] of links)
+              if (wgSocks().includes(`${name}.sock`)) runSocks.push(`${name}.sock`);
+          }
+          child.kill('SIGTERM');
+        }
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
+      const code = await exited.finally(() => clearTimeout(timer));
+      expect(signalled, stderr).toBe(true);
+      console.log(`[demo SIGTERM] ${runPids.length} processes, ${runSocks.length} wg sockets at the cut`);
+      expect(ownDir, 'the run had its private directory while it ran').toBeDefined();
+      expect(runPids.length, 'processes ran in the namespaces').toBeGreaterThan(0);
+      expect(runSocks.length, 'wireguard-go sockets existed for the gateways').toBeGreaterThan(0);
+      expect(code, stderr).toBe(143);
+      expect(stderr).toContain('demo: SIGTERM: tearing down');
+      expect(existingNamespaces(`isx-${child.pid}-`)).toEqual([]);
+      expect(existsSync(join(tmpdir(), ownDir!))).toBe(false);
+      expect([...demoDirs()].filter((x) => !dirsBefore.has(x))).toEqual([]);
+      // No process of this run is left (wireguard-go, responders), and none of its wg sockets.
+      // Alive: a process that is not a zombie (a SIGKILLed one is gone once its parent, often init
+      // after the demo exited, reaps it); give the reaping a moment.
+      const alive = (pid: number) => {
+        try {
+          return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && runPids.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(runPids.filter(alive)).toEqual([]);
+      expect(wgSocks().filter((x) => runSocks.includes(x))).toEqual([]);
     }, 300_000);
   },
 );

@@ -160,9 +160,12 @@ export function renderMatrixText(rows: readonly MatrixRow[]): string {
   );
 }
 
-/** The MTU proof passes when the planned size gets through and one byte more is refused with an error. */
+/**
+ * The MTU proof passes when the planned size gets through and one byte more is refused with an error
+ * that reports exactly the planned MTU (a different one means the path is not what the plans say).
+ */
 export function mtuPassed(m: MtuResult): boolean {
-  return m.largest.ok && !m.overByOne.ok && m.overByOne.reportedMtu !== null;
+  return m.largest.ok && !m.overByOne.ok && m.overByOne.reportedMtu === m.planned;
 }
 
 export function renderMtuText(m: MtuResult): string {
@@ -170,7 +173,9 @@ export function renderMtuText(m: MtuResult): string {
     ? 'got through (should not)'
     : m.overByOne.reportedMtu === null
       ? 'dropped without an error'
-      : `refused: mtu ${m.overByOne.reportedMtu}`;
+      : m.overByOne.reportedMtu === m.planned
+        ? `refused: mtu ${m.overByOne.reportedMtu}`
+        : `refused: mtu ${m.overByOne.reportedMtu}, but ${m.planned} was planned`;
   return section(
     `MTU check: ${mtuPassed(m) ? 'pass' : 'FAIL'}`,
     formatTable(

@@ -10,7 +10,7 @@ import { renderFailoverText, renderMatrixText, renderMtuText, renderPlanText } f
 import { type ApplyResults, demoDocument, renderJson } from './json';
 import { planView } from './plan-view';
 import { progressLine } from './progress';
-import { assertNoSecrets, secretsOf } from './redact';
+import { assertNoSecrets, redactSecrets, secretsOf } from './redact';
 
 const EXIT_USAGE = 2;
 
@@ -79,13 +79,19 @@ async function applyDemo(o: DemoOptions): Promise<number> {
     const code = signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
     session
       .teardown()
-      .catch((e) => process.stderr.write(`demo: teardown: ${e instanceof Error ? e.message : String(e)}\n`))
+      .catch((e) =>
+        process.stderr.write(
+          `demo: teardown: ${redactSecrets(e instanceof Error ? e.message : String(e), secretsOf(session.scenario))}\n`,
+        ),
+      )
       .finally(() => process.exit(code));
   };
   for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, onSignal);
-  const results = await session.run();
+  const ran = await session.run();
   if (stopping) return new Promise<number>(() => {}); // the signal handler exits
   const secrets = secretsOf(session.scenario);
+  // A failing step's message may quote a command or a config file: shown, but with keys redacted.
+  const results = { ...ran, error: ran.error === null ? null : redactSecrets(ran.error, secrets) };
   const view = planView(session.scenario);
   const text = o.json
     ? renderJson(demoDocument(session.scenario, view, results))

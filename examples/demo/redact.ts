@@ -28,3 +28,13 @@ export function assertNoSecrets(text: string, secrets: readonly string[]): strin
   if (leaked >= 0) throw new Error(`refusing to print: the output would contain secret #${leaked + 1}`);
   return text;
 }
+
+/**
+ * `text` with every occurrence of one of `secrets` replaced by `[redacted]`: for error messages, which
+ * must still be shown (a command line or config quoted by a failing step could carry a key).
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const x of secrets) if (x !== '') out = out.split(x).join(REDACTED);
+  return out;
+}
