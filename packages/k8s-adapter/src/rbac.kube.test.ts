@@ -12,7 +12,7 @@ import type { CommandRunner } from './agent/runner';
 import { type Controller, startController } from './controller';
 import { createLogger, silentLogger } from './log';
 import { GLOBAL_IP_ANNOTATION, type NodePlan, POOL_ANNOTATION, POOL_IP_ANNOTATION } from './resources';
-import { create, ensureNamespace, installCrds, until } from './test-support/kube-setup';
+import { create, installCrds, installExampleRbac, until } from './test-support/kube-setup';
 import {
   type ApiCall,
   permissionOf,
@@ -82,10 +82,8 @@ describeKube('controller and agent under the example RBAC', (getKube) => {
   beforeAll(async () => {
     kube = getKube();
     await installCrds(kube);
-    await ensureNamespace(kube, 'isthmus-system');
-    const applied = await kube.kubectl(['apply', '-f', '-'], { input: readFileSync(RBAC, 'utf8') });
+    const applied = await installExampleRbac(kube);
     expect(applied.stderr).toBe('');
-    expect(applied.code).toBe(0);
     controllerKc = await kube.serviceAccountKubeConfig('isthmus-system', 'isthmus-controller');
     controllerProxy = await startRecordingProxy(kube.kubeConfig, fault);
     agentProxy = await startRecordingProxy(kube.kubeConfig);

@@ -1,18 +1,15 @@
 // The agent scenario against a real kube-apiserver + etcd: two node agents, each bound to a
 // network namespace, read their NodePlans (a P2P VXLAN plan from route-planner) from the API server
 // under the example's agent RBAC, apply them, report appliedGeneration and ping each other's pods.
-import { readFileSync } from 'node:fs';
 import { planNodeRoutes, updateTopology } from '@isthmus/route-planner';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKube, type Kube } from '../../../../testing/kube';
 import { describeKernel, Lab } from '../../../../testing/netns';
 import { createLogger } from '../log';
 import { API_VERSION, type NodePlan, type NodePlanSpec } from '../resources';
-import { ensureNamespace, installCrds, until } from '../test-support/kube-setup';
+import { installCrds, installExampleRbac, until } from '../test-support/kube-setup';
 import { type Agent, NODEPLANS_PATH, type PassReport, startAgent } from './agent';
 import { EAST, type LabNode, labNodes, p2pState, WEST } from './test-support';
-
-const RBAC = new URL('../../../../examples/controller-deployment/rbac.yaml', import.meta.url);
 
 describeKernel(
   'node agents against a real API server',
@@ -38,9 +35,7 @@ describeKernel(
         beforeAll(async () => {
           kube = getKube();
           await installCrds(kube);
-          await ensureNamespace(kube, 'isthmus-system');
-          const applied = await kube.kubectl(['apply', '-f', '-'], { input: readFileSync(RBAC, 'utf8') });
-          expect(applied.code, applied.stderr).toBe(0);
+          await installExampleRbac(kube);
           nodes = await labNodes(lab, 'a');
           for (const n of nodes) {
             const r = await kube.request('POST', NODEPLANS_PATH, {

@@ -5,55 +5,23 @@
 // reconcile core gives. A ping crosses the VXLAN cable between the clusters' global CIDRs. Then west's
 // gateway moves to another underlay address: the controller writes a new generation, the agent applies
 // it, and the ping crosses again.
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeKube, type Kube } from '../../../../testing/kube';
 import { describeKernel, Lab, type Netns } from '../../../../testing/netns';
 import { type Controller, startController } from '../controller';
 import { createLogger } from '../log';
-import { FakeApi, member, NOW, node } from '../reconcile/fixtures';
-import { createReconciler } from '../reconcile/reconciler';
 import type { NodePlan, NodePlanSpec } from '../resources';
-import { ensureNamespace, installCrds, until } from '../test-support/kube-setup';
+import { installCrds, installExampleRbac, until } from '../test-support/kube-setup';
 import { type Agent, NODEPLANS_PATH, startAgent } from './agent';
 import { applyNodePlan } from './apply';
 import type { AgentMemory } from './pass';
-import { GATEWAYS, recordingRunner } from './test-support';
+import { GATEWAYS, gatewayMemberSpec, gatewayNodePlans, recordingRunner } from './test-support';
 
-const RBAC = new URL('../../../../examples/controller-deployment/rbac.yaml', import.meta.url);
 const CRD = '/apis/isthmus.io/v1alpha1';
 const [EAST, WEST] = GATEWAYS;
 // An address of each cluster's global CIDR on its gateway (on loopback): what the other side routes to.
 const DUMMY = { east: '242.0.0.200', west: '242.1.0.200' } as const;
 const WEST_MOVED = '198.18.0.3';
-
-const memberSpec = (g: (typeof GATEWAYS)[number], i: number, ip: string) => ({
-  clusterID: g.cluster,
-  podCIDRs: [g.podCIDR],
-  serviceCIDRs: [`10.${100 + i}.0.0/16`],
-  globalCIDR: g.globalCIDR,
-  gateways: [{ node: g.node, privateIp: ip, publicIp: ip }],
-});
-
-/** A gateway's NodePlan as its own cluster's reconcile core computes it, with west's gateway at `westIp`. */
-function corePlan(g: (typeof GATEWAYS)[number], westIp: string): NodePlanSpec {
-  const api = new FakeApi();
-  const ips = [EAST.underlayIP, westIp];
-  GATEWAYS.forEach((x, i) => {
-    const m = member(x.cluster, x.cluster, { created: i + 1 });
-    api.put({ kind: 'ClusterSetMember', object: { ...m, spec: memberSpec(x, i, ips[i]!) } });
-  });
-  const ip = g === EAST ? EAST.underlayIP : westIp;
-  api.put({ kind: 'Node', object: node(g.node, ip, g.nodePodCIDR, true) });
-  const core = createReconciler({ clusterID: g.cluster });
-  api.settle(core, core.recover(api.list(), NOW));
-  const { upserts, problems } = core.flushNodePlans();
-  if (problems.length > 0) throw new Error(`planning ${g.cluster}: ${JSON.stringify(problems)}`);
-  const spec = upserts.find((u) => u.name === g.node)?.spec;
-  if (spec === undefined) throw new Error(`no NodePlan for ${g.node}`);
-  return spec;
-}
-const westPlan = (westIp: string) => corePlan(WEST, westIp);
 
 describeKernel('controller + node agent + kernel', ['root', 'netns', 'veth', 'vxlan', 'nft', 'ping'], () => {
   describeKube('the controller plans east’s gateway, the agent applies it, traffic crosses', (getKube) => {
@@ -88,9 +56,7 @@ describeKernel('controller + node agent + kernel', ['root', 'netns', 'veth', 'vx
     beforeAll(async () => {
       kube = getKube();
       await installCrds(kube);
-      await ensureNamespace(kube, 'isthmus-system');
-      const rbac = await kube.kubectl(['apply', '-f', '-'], { input: readFileSync(RBAC, 'utf8') });
-      expect(rbac.code, rbac.stderr).toBe(0);
+      await installExampleRbac(kube);
 
       ns.east = await lab.netns('east');
       ns.west = await lab.netns('west');
@@ -107,7 +73,7 @@ describeKernel('controller + node agent + kernel', ['root', 'netns', 'veth', 'vx
           apiVersion: 'isthmus.io/v1alpha1',
           kind: 'ClusterSetMember',
           metadata: { name: g.cluster },
-          spec: memberSpec(g, i, g.underlayIP),
+          spec: gatewayMemberSpec(g, i),
         });
         expect(r.status, JSON.stringify(r.body)).toBe(201);
       }
@@ -159,10 +125,11 @@ describeKernel('controller + node agent + kernel', ['root', 'netns', 'veth', 'vx
         throw new Error(`${String(e)}\n${log.slice(-30).join('\n')}`);
       });
       console.log(`[controller->agent] NodePlan written and applied ${Date.now() - t0} ms after start`);
+      expect(plan.spec).toEqual(gatewayNodePlans().east);
       expect(plan.spec.cable).toEqual({ driver: 'vxlan', interface: 'vxlan-tunnel', mtu: 1450 });
       expect(plan.status?.error ?? null).toBeNull();
       // West's side, applied directly from its own core's plan.
-      const west = await applyWest(westPlan(WEST.underlayIP));
+      const west = await applyWest(gatewayNodePlans().west);
       expect(west.ran.length).toBeGreaterThan(0);
 
       const fdb = await ns.east.must('bridge', ['fdb', 'show', 'dev', 'vxlan-tunnel']);
@@ -196,12 +163,13 @@ describeKernel('controller + node agent + kernel', ['root', 'netns', 'veth', 'vx
         throw new Error(`${String(e)}\n${log.slice(-30).join('\n')}`);
       });
       console.log(`[controller->agent] member change -> new generation applied: ${Date.now() - t0} ms`);
+      expect(after.spec).toEqual(gatewayNodePlans({ west: WEST_MOVED }).east);
       expect(after.status?.error ?? null).toBeNull();
       const fdb = await ns.east.must('bridge', ['fdb', 'show', 'dev', 'vxlan-tunnel']);
       expect(fdb).toContain(`00:00:00:00:00:00 dst ${WEST_MOVED}`);
       expect(fdb).not.toContain(`dst ${WEST.underlayIP}`);
 
-      await applyWest(westPlan(WEST_MOVED));
+      await applyWest(gatewayNodePlans({ west: WEST_MOVED }).west);
       const rx = await tunnelRx('west');
       const p = await ping('east', 'west');
       expect(p.code, p.stdout + p.stderr).toBe(0);

@@ -111,25 +111,37 @@ export const GATEWAYS = [
   },
 ] as const;
 
+type Gateway = (typeof GATEWAYS)[number];
+
+/** A gateway cluster's ClusterSetMember spec (the i-th of GATEWAYS), its gateway at underlay address `ip`. */
+export function gatewayMemberSpec(g: Gateway, i: number, ip: string = g.underlayIP) {
+  return {
+    clusterID: g.cluster,
+    podCIDRs: [g.podCIDR],
+    serviceCIDRs: [`10.${100 + i}.0.0/16`],
+    globalCIDR: g.globalCIDR,
+    gateways: [{ node: g.node, privateIp: ip, publicIp: ip }],
+  };
+}
+
 /**
  * Each cluster's gateway NodePlan as its own controller's reconcile core writes it: both ClusterSetMembers
  * (publishing their gateway), the cluster's own Node labelled gateway, the default (VXLAN) cable.
+ * `underlay` moves a cluster's gateway to another underlay address.
  */
-export function gatewayNodePlans(): Record<'east' | 'west', NodePlanSpec> {
-  const members = GATEWAYS.map((g, i) =>
-    member(g.cluster, g.cluster, {
-      created: i + 1,
-      globalCIDR: g.globalCIDR,
-      pods: [g.podCIDR],
-      services: [`10.${100 + i}.0.0/16`],
-      gateways: [{ node: g.node, privateIp: g.underlayIP, publicIp: g.underlayIP }],
-    }),
-  );
+export function gatewayNodePlans(
+  underlay: Partial<Record<'east' | 'west', string>> = {},
+): Record<'east' | 'west', NodePlanSpec> {
+  const ip = (g: Gateway) => underlay[g.cluster] ?? g.underlayIP;
+  const members = GATEWAYS.map((g, i) => ({
+    ...member(g.cluster, g.cluster, { created: i + 1 }),
+    spec: gatewayMemberSpec(g, i, ip(g)),
+  }));
   const out: Partial<Record<'east' | 'west', NodePlanSpec>> = {};
   for (const g of GATEWAYS) {
     const api = new FakeApi();
     for (const m of members) api.put({ kind: 'ClusterSetMember', object: m });
-    api.put({ kind: 'Node', object: node(g.node, g.underlayIP, g.nodePodCIDR, true) });
+    api.put({ kind: 'Node', object: node(g.node, ip(g), g.nodePodCIDR, true) });
     const core = createReconciler({ clusterID: g.cluster });
     api.settle(core, core.recover(api.list(), NOW));
     const { upserts, problems } = core.flushNodePlans();

@@ -1,5 +1,6 @@
 // Helpers shared by the real-API-server suites of the controller (never published).
 
+import { readFileSync } from 'node:fs';
 import { loadAllYaml } from '@kubernetes/client-node';
 import type { Kube } from '../../../../testing/kube';
 import {
@@ -79,6 +80,19 @@ export async function ensureNamespace(kube: Kube, name: string): Promise<void> {
     metadata: { name },
   });
   if (r.status !== 201 && r.status !== 409) throw new Error(`create namespace ${name}: HTTP ${r.status}`);
+}
+
+const EXAMPLE_RBAC = new URL('../../../../examples/controller-deployment/rbac.yaml', import.meta.url);
+
+/**
+ * Applies the example deployment's RBAC (examples/controller-deployment/rbac.yaml) into isthmus-system,
+ * creating the namespace first; throws with kubectl's stderr when the apply fails.
+ */
+export async function installExampleRbac(kube: Kube): Promise<{ stdout: string; stderr: string }> {
+  await ensureNamespace(kube, 'isthmus-system');
+  const r = await kube.kubectl(['apply', '-f', '-'], { input: readFileSync(EXAMPLE_RBAC, 'utf8') });
+  if (r.code !== 0) throw new Error(`kubectl apply of the example RBAC exited ${r.code}: ${r.stderr}`);
+  return r;
 }
 
 /** Creates an object with the admin credentials, failing the test on anything but 201. */
