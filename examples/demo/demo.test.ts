@@ -15,8 +15,17 @@ const MAIN = 'examples/demo/main.ts';
 
 function demo(args: readonly string[], opts: { asNobody?: boolean; timeoutMs?: number } = {}) {
   const node = [process.execPath, '--import', 'tsx', MAIN, ...args];
-  // Dropping root shows what an unprivileged user sees.
-  const cmd = opts.asNobody ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', ...node] : node;
+  // Dropping root shows what an unprivileged user sees. That user can read their own checkout; nobody
+  // can't read one under a 0700 directory (/root, mktemp -d), so it keeps CAP_DAC_READ_SEARCH, and only that.
+  const nobody = [
+    'setpriv',
+    '--reuid=65534',
+    '--regid=65534',
+    '--clear-groups',
+    '--inh-caps=+dac_read_search',
+    '--ambient-caps=+dac_read_search',
+  ];
+  const cmd = opts.asNobody ? [...nobody, ...node] : node;
   const r = spawnSync(cmd[0]!, cmd.slice(1), {
     cwd: root,
     encoding: 'utf8',
