@@ -15,11 +15,13 @@ const TWO32 = 0x1_0000_0000;
 export class Addr {
   // Plain readonly fields, not Object.freeze: freezing costs more than the rest of an allocation
   // (measured), and plain fields keep structural equality (deep-equal, toEqual) meaningful.
-  readonly family: Family;
-  /** @internal Most significant word. */ readonly w0: number;
-  /** @internal */ readonly w1: number;
-  /** @internal */ readonly w2: number;
-  /** @internal Least significant word (the whole value of an IPv4 address). */ readonly w3: number;
+  // `declare`: the constructor assigns them, so no field initializer runs first (with ES2022 class
+  // fields it would), which keeps the constructor small enough to inline into the allocator.
+  declare readonly family: Family;
+  /** @internal Most significant word. */ declare readonly w0: number;
+  /** @internal */ declare readonly w1: number;
+  /** @internal */ declare readonly w2: number;
+  /** @internal Least significant word (the whole value of an IPv4 address). */ declare readonly w3: number;
 
   private constructor(family: Family, w0: number, w1: number, w2: number, w3: number) {
     this.family = family;

@@ -80,11 +80,26 @@ export class DenseBitmap {
     this.chunkFree[w >>> CHUNK_SHIFT]!++;
     this.free++;
     if (o < this.hint) this.hint = o;
-    if (this.runHints.size === 0) return;
+    if (this.runHints.size !== 0) this.lowerRunHints(o);
+  }
+
+  private lowerRunHints(o: number): void {
     for (const [n, h] of this.runHints) {
       const start = o - n + 1;
       if (start < h) this.runHints.set(n, Math.max(start, 0));
     }
+  }
+
+  /** Take the lowest free offset and return it, or -1 when none is free. */
+  takeLowest(): number {
+    // Fast path, small enough to inline: the word at the hint has a free bit, and the bits below the
+    // hint in that word are taken, so the lowest free bit of the word is the lowest free offset.
+    // The hint is always below the span, so the word exists.
+    const w = this.hint >>> 5;
+    const word = this.words[w]!;
+    const o = word !== FULL ? w * 32 + ctz(~word) : this.lowestFree();
+    if (o >= 0) this.take(o);
+    return o;
   }
 
   /** The lowest free offset, or -1. Does not take it. */
