@@ -15,8 +15,8 @@ const TWO32 = 0x1_0000_0000;
 export class Addr {
   // Plain readonly fields, not Object.freeze: freezing costs more than the rest of an allocation
   // (measured), and plain fields keep structural equality (deep-equal, toEqual) meaningful.
-  // `declare`: the constructor assigns them, so no field initializer runs first (with ES2022 class
-  // fields it would), which keeps the constructor small enough to inline into the allocator.
+  // `declare`: the constructor assigns them, so no ES2022 field initializer runs first; the
+  // constructor stays small, and it is inlined into the allocator's hot path.
   declare readonly family: Family;
   /** @internal Most significant word. */ declare readonly w0: number;
   /** @internal */ declare readonly w1: number;

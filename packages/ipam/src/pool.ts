@@ -292,12 +292,17 @@ class PoolImpl implements Pool {
     const lo = dense.takeLowest();
     if (lo < 0) throw this.exhausted();
     const ne = table.insertAfterFind(owner);
-    if (ne * 2 >= this.ent.length) this.ent = growU32(this.ent, (ne + 1) * 2);
+    this.ensureColumns(ne);
     const ent = this.ent;
     ent[ne * 2] = lo;
     ent[ne * 2 + 1] = 0;
     this.allocatedCount++;
     this.paged!.set(0, lo, ne);
+    return this.denseAddrAt(lo);
+  }
+
+  /** addrAt() for a dense pool, whose offsets never reach the high word. */
+  private denseAddrAt(lo: number): Addr {
     return Addr.unsafeFromWords(this.family, this.b0, this.b1, this.b2, (this.b3 | lo) >>> 0);
   }
 
@@ -462,7 +467,7 @@ class PoolImpl implements Pool {
     dense.release(lo);
     this.allocatedCount--;
     table.remove(e);
-    return [Addr.unsafeFromWords(this.family, this.b0, this.b1, this.b2, (this.b3 | lo) >>> 0)];
+    return [this.denseAddrAt(lo)];
   }
 
   /** release() of an entry that holds several addresses, or of any entry of a sparse pool. */
