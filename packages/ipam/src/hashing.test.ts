@@ -225,9 +225,15 @@ describe('StringTable against a JS Map', () => {
     for (let i = 0; i < 20_000; i++)
       if (t.find(`pod-${i}`) !== (i % 2 === 0 ? -1 : entry.get(`pod-${i}`))) wrong++;
     expect(wrong).toBe(0);
-    for (let i = 0; i < 10_000; i++) t.insert(`again-${i}`);
+    const again = Array.from({ length: 10_000 }, (_, i) => t.insert(`again-${i}`));
     expect(t.capacity).toBe(20_000);
     expect(t.size).toBe(20_000);
+    // The freed numbers come back, each once: the reinserted keys and the kept ones all have their own.
+    expect(new Set(again).size).toBe(10_000);
+    expect(again.every((e, i) => t.find(`again-${i}`) === e && t.keyOf(e) === `again-${i}`)).toBe(true);
+    let lost = 0;
+    for (let i = 1; i < 20_000; i += 2) if (t.keyOf(entry.get(`pod-${i}`)!) !== `pod-${i}`) lost++;
+    expect(lost).toBe(0);
   });
 });
 
