@@ -213,7 +213,7 @@ class PoolImpl implements Pool {
    * release() leaves the index slot of a freed address stale, so its bitmap decides.
    */
   private holderOf(hi: number, lo: number): number {
-    if (this.dense !== undefined && this.dense.isFree(lo)) return -1;
+    if (this.dense?.isFree(lo)) return -1;
     return this.byOffset.get(hi, lo);
   }
 
