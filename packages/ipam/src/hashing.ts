@@ -216,9 +216,9 @@ export class StringTable {
   private slots: Int32Array<ArrayBuffer>;
   private mask: number;
   private keys: Array<string | undefined>;
-  // Entry numbers freed by remove(), a stack on a typed array: a JS array grown by push() reallocates
-  // its backing store as it grows, and past 128 KiB each copy lands on fresh pages (measured: about 12 ns
-  // more per release on a new /16 pool than on one whose array had already grown).
+  // Entry numbers freed by remove(), a stack on a typed array sized like the key array. With a JS array
+  // grown by push(), a release on a new /16 pool cost about 12 ns more than on a pool whose array had
+  // already grown (measured); this stack grows only when more entries are free than expected.
   private freeStack: Uint32Array<ArrayBuffer>;
   private freeTop = 0;
   private used = 0; // entry numbers ever handed out

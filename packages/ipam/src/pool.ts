@@ -207,7 +207,6 @@ class PoolImpl implements Pool {
     return true;
   }
 
-  /** Whether an entry holds a list rather than one run; almost always false, so skip the Map lookup. */
   /**
    * The entry holding offset (hi, lo), or -1. Read the address index through this only: a dense pool's
    * release() leaves the index slot of a freed address stale, so its bitmap decides.
@@ -217,6 +216,7 @@ class PoolImpl implements Pool {
     return this.byOffset.get(hi, lo);
   }
 
+  /** Whether an entry holds a list rather than one run; almost always false, so skip the Map lookup. */
   private isScattered(e: number): boolean {
     return this.scattered.size > 0 && this.scattered.has(e);
   }
