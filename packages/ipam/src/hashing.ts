@@ -216,9 +216,10 @@ export class StringTable {
   private slots: Int32Array<ArrayBuffer>;
   private mask: number;
   private keys: Array<string | undefined>;
-  // Entry numbers freed by remove(), a stack on a typed array sized like the key array. With a JS array
-  // grown by push(), a release on a new /16 pool cost about 12 ns more than on a pool whose array had
-  // already grown (measured); this stack grows only when more entries are free than expected.
+  // Entry numbers freed by remove(), a stack on a typed array as long as the key array (it grows with it,
+  // in newEntry), so it always has room: at most `used` entries are free. With a JS array grown by
+  // push(), a release on a new /16 pool cost about 12 ns more than on a pool whose array had already
+  // grown (measured).
   private freeStack: Uint32Array<ArrayBuffer>;
   private freeTop = 0;
   private used = 0; // entry numbers ever handed out
@@ -327,18 +328,18 @@ export class StringTable {
   /** A never-used entry number; the key array grows here, off the hot path of place(). */
   private newEntry(): number {
     const entry = this.used++;
-    if (entry >= this.keys.length) {
-      const bigger = new Array<string | undefined>(this.keys.length * 2).fill(undefined);
-      for (let i = 0; i < this.keys.length; i++) bigger[i] = this.keys[i];
-      this.keys = bigger;
-    }
+    if (entry >= this.keys.length) this.growKeys();
     return entry;
   }
 
-  private growFreeStack(): void {
-    const bigger = new Uint32Array(this.freeStack.length * 2);
-    bigger.set(this.freeStack);
-    this.freeStack = bigger;
+  /** Double the key array, and the free stack with it (so remove() never has to check for room). */
+  private growKeys(): void {
+    const bigger = new Array<string | undefined>(this.keys.length * 2).fill(undefined);
+    for (let i = 0; i < this.keys.length; i++) bigger[i] = this.keys[i];
+    this.keys = bigger;
+    const stack = new Uint32Array(bigger.length);
+    stack.set(this.freeStack.subarray(0, this.freeTop));
+    this.freeStack = stack;
   }
 
   keyOf(entry: number): string | undefined {
@@ -366,7 +367,6 @@ export class StringTable {
     }
     slots[i * 2] = 0;
     this.keys[entry] = undefined;
-    if (this.freeTop === this.freeStack.length) this.growFreeStack();
     this.freeStack[this.freeTop++] = entry;
     this.size--;
     this.lastSlot = -1;
