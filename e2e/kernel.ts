@@ -308,11 +308,29 @@ async function build(built: BuiltScenario, progress: Progress): Promise<void> {
 
   progress('waiting until the clusters reach each other');
   const first = scenario.expectations.filter((x) => x.ping);
-  for (const from of new Set(first.map((x) => x.fromCluster)))
-    await waitReachable(
-      ns[first.find((x) => x.fromCluster === from)!.from]!,
-      first.find((x) => x.fromCluster === from)!.to,
-    );
+  try {
+    for (const from of new Set(first.map((x) => x.fromCluster)))
+      await waitReachable(
+        ns[first.find((x) => x.fromCluster === from)!.from]!,
+        first.find((x) => x.fromCluster === from)!.to,
+      );
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${await cableState(built)}`);
+  }
+}
+
+/**
+ * What each running cable looks like (for a failure message): `wg show` per WireGuard device, which
+ * prints the latest handshake and the bytes moved, and prints no private or preshared key.
+ */
+async function cableState(built: BuiltScenario): Promise<string> {
+  const out: string[] = [];
+  for (const [node, plan] of Object.entries(built.cables)) {
+    if (plan.driver !== 'wireguard') continue;
+    const r = await built.ns[node]!.run('wg', ['show', plan.interfaceName]);
+    out.push(`${node}: ${(r.stdout + r.stderr).trim()}`);
+  }
+  return out.join('\n');
 }
 
 /** One row of the connectivity matrix. */
