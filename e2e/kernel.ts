@@ -309,11 +309,10 @@ async function build(built: BuiltScenario, progress: Progress): Promise<void> {
   progress('waiting until the clusters reach each other');
   const first = scenario.expectations.filter((x) => x.ping);
   try {
-    for (const from of new Set(first.map((x) => x.fromCluster)))
-      await waitReachable(
-        ns[first.find((x) => x.fromCluster === from)!.from]!,
-        first.find((x) => x.fromCluster === from)!.to,
-      );
+    for (const from of new Set(first.map((x) => x.fromCluster))) {
+      const x = first.find((y) => y.fromCluster === from)!;
+      await waitReachable(ns[x.from]!, x.to);
+    }
   } catch (e) {
     throw new Error(`${(e as Error).message}\n${await cableState(built)}`);
   }

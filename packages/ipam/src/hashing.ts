@@ -216,8 +216,8 @@ export class StringTable {
   private slots: Int32Array<ArrayBuffer>;
   private mask: number;
   private keys: Array<string | undefined>;
-  // Entry numbers freed by remove(), a stack on a typed array as long as the key array (it grows with it,
-  // in newEntry), so it always has room: at most `used` entries are free. With a JS array grown by
+  // Entry numbers freed by remove(), a stack on a typed array as long as the key array (growKeys grows
+  // both), so it always has room: at most `used` entries are free. With a JS array grown by
   // push(), a release on a new /16 pool cost about 12 ns more than on a pool whose array had already
   // grown (measured).
   private freeStack: Uint32Array<ArrayBuffer>;
