@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hashString, type OffsetIndex, PagedIndex, PairMap, StringTable, sampledHash } from './hashing';
+import {
+  hashString,
+  type OffsetIndex,
+  PagedIndex,
+  PairMap,
+  StringTable,
+  sampledHash,
+  wideHash,
+} from './hashing';
 
 // Keys: extremes, neighbours and a spread of values, so that clusters form in small tables.
 const PAIR_KEYS: ReadonlyArray<readonly [number, number]> = [
@@ -148,7 +156,7 @@ describe('StringTable against a JS Map', () => {
     'kube-system/coredns',
     '0f8e3c1a-6b1d-4c2e-9a7f-2d3b4c5d6e7f',
     ...Array.from({ length: 30 }, (_, i) => `default/pod-${i}`),
-    // Same length, first 4 and last 12 units: these collide on the sampled hash.
+    // Same length, first 4 and last 12 units: these collide on the sampled and the wide hash.
     ...Array.from({ length: 12 }, (_, i) => `pod/team-${String.fromCharCode(97 + i)}-prod/web-frontend-0`),
   ];
   type Op = { kind: 'insert'; key: number; viaFind: boolean } | { kind: 'remove'; key: number };
@@ -240,34 +248,110 @@ describe('StringTable against a JS Map', () => {
 describe('StringTable with keys that differ only in the middle', () => {
   const key = (i: number) => `pod/tenant-${String(i).padStart(5, '0')}-namespace/web-frontend-0`;
 
-  it('they collide on the sampled hash, which reads only the ends', () => {
+  it('they collide on the sampled and the wide hash, which read only the ends', () => {
     expect(sampledHash(key(1))).toBe(sampledHash(key(2)));
+    expect(wideHash(key(1))).toBe(wideHash(key(2)));
     expect(hashString(key(1))).not.toBe(hashString(key(2)));
-    expect(sampledHash('short-key-16char')).toBe(hashString('short-key-16char'));
   });
 
-  it('the table switches to full hashing once, and every key stays findable and removable', () => {
+  it('the table moves up to full hashing, and every key stays findable and removable', () => {
     const t = new StringTable();
+    expect(t.hashing).toBe('sampled');
     const entries: number[] = [];
     for (let i = 0; i < 100; i++) {
       expect(t.find(key(i))).toBe(-1);
       entries.push(t.insertAfterFind(key(i)));
     }
-    expect(t.hashesInFull).toBe(true);
+    expect(t.hashing).toBe('full');
     for (let i = 0; i < 100; i++) expect(t.find(key(i))).toBe(entries[i]);
     for (let i = 0; i < 100; i += 2) t.remove(entries[i]!);
     for (let i = 0; i < 100; i++) expect(t.find(key(i))).toBe(i % 2 === 0 ? -1 : entries[i]);
     expect(t.size).toBe(50);
   });
+});
 
-  it('random UUID-like keys stay on the sampled hash', () => {
+describe('StringTable hashing of common owner-key shapes', () => {
+  const hex = (x: number, len: number) => (x >>> 0).toString(16).padStart(len, '0').slice(-len);
+  const uid = (i: number) =>
+    `${hex(Math.imul(i, 0x9e3779b1), 8)}-1b2c-4d3e-8f4a-${hex(Math.imul(i + 7, 0x85ebca6b), 4)}${hex(Math.imul(i + 3, 0xc2b2ae35), 8)}`;
+  const fill = (keys: string[]): StringTable => {
     const t = new StringTable();
-    for (let i = 0; i < 20_000; i++) {
-      const k = `${(Math.imul(i, 0x9e3779b1) >>> 0).toString(16).padStart(8, '0')}-1b2c-4d3e-8f4a-${(Math.imul(i + 7, 0x85ebca6b) >>> 0).toString(16).padStart(12, '0')}`;
-      if (t.find(k) < 0) t.insertAfterFind(k);
-    }
-    expect(t.size).toBe(20_000);
-    expect(t.hashesInFull).toBe(false);
+    const entries = keys.map((k) => {
+      expect(t.find(k)).toBe(-1);
+      return t.insertAfterFind(k);
+    });
+    for (const [i, k] of keys.entries()) expect(t.find(k)).toBe(entries[i]);
+    expect(t.size).toBe(keys.length);
+    return t;
+  };
+  const n = 20_000;
+  const alnum = 'bcdfghjklmnpqrstvwxz2456789';
+  const podName = (i: number) => {
+    let x = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+    let suffix = '';
+    for (let k = 0; k < 5; k++, x = Math.floor(x / alnum.length)) suffix += alnum[x % alnum.length];
+    return `pod/shop/web-7d9f8b6c4-${suffix}`;
+  };
+
+  it('pod UIDs, pod names and endpoint addresses stay on the sampled hash', () => {
+    expect(fill(Array.from({ length: n }, (_, i) => uid(i))).hashing).toBe('sampled');
+    expect(new Set(Array.from({ length: n }, (_, i) => podName(i))).size).toBe(n);
+    expect(fill(Array.from({ length: n }, (_, i) => podName(i))).hashing).toBe('sampled');
+    const ep = (i: number) => `ep/shop/web/10.244.${i >> 8}.${i & 255}`;
+    expect(fill(Array.from({ length: n }, (_, i) => ep(i))).hashing).toBe('sampled');
+  });
+
+  it('a UID followed by a NIC name moves to the wide hash, not to full hashing', () => {
+    const keys = Array.from({ length: n }, (_, i) => `${uid(i)}/net1`);
+    const t = fill(keys);
+    expect(t.hashing).toBe('wide');
+    for (let i = 0; i < n; i += 2) t.remove(t.find(keys[i]!));
+    for (let i = 0; i < n; i++) expect(t.find(keys[i]!) >= 0).toBe(i % 2 === 1);
+  });
+});
+
+describe('sampledHash and wideHash', () => {
+  const unit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+  const text = (min: number, max: number) =>
+    fc.array(unit, { minLength: min, maxLength: max }).map((a) => a.join(''));
+  /** Two strings of one length, 1 to 30 units. */
+  const twins = fc.integer({ min: 1, max: 30 }).chain((len) => fc.tuple(text(len, len), text(len, len)));
+
+  it('sampledHash reads only the length and the last 8 units, and hashes keys up to 8 in full', () => {
+    fc.assert(
+      fc.property(twins, text(8, 8), ([a, b], tail) => {
+        expect(sampledHash(a + tail)).toBe(sampledHash(b + tail));
+      }),
+    );
+    fc.assert(
+      fc.property(text(0, 8), (s) => {
+        expect(sampledHash(s)).toBe(hashString(s));
+      }),
+    );
+    // Each of the last 8 units and the length count.
+    const base = 'pod/shop/web-0000000';
+    const seen = new Set([sampledHash(base), sampledHash(`${base}0`)]);
+    for (let i = base.length - 8; i < base.length; i++)
+      seen.add(sampledHash(`${base.slice(0, i)}1${base.slice(i + 1)}`));
+    expect(seen.size).toBe(10);
+  });
+
+  it('wideHash reads only the length, the first 4 and the last 12 units, and hashes keys up to 16 in full', () => {
+    fc.assert(
+      fc.property(text(4, 4), twins, text(12, 12), (head, [a, b], tail) => {
+        expect(wideHash(head + a + tail)).toBe(wideHash(head + b + tail));
+      }),
+    );
+    fc.assert(
+      fc.property(text(0, 16), (s) => {
+        expect(wideHash(s)).toBe(hashString(s));
+      }),
+    );
+    const base = '0f8e3c1a-6b1d-4c2e-9a7f-2d3b4c5d6e7f/net1';
+    const seen = new Set([wideHash(base)]);
+    for (const i of [0, 1, 2, 3, ...Array.from({ length: 12 }, (_, k) => base.length - 12 + k)])
+      seen.add(wideHash(`${base.slice(0, i)}#${base.slice(i + 1)}`));
+    expect(seen.size).toBe(17);
   });
 });
 

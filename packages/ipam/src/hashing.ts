@@ -3,12 +3,14 @@
 // and the address index in flat typed arrays with linear probing and backward-shift deletion.
 
 const EMPTY = -1;
-/** Equal sampled hashes of different keys tolerated before a StringTable hashes keys in full. */
-const SAMPLED_COLLISION_LIMIT = 1024;
+/** Equal hashes of different keys tolerated before a StringTable hashes keys by more of their units. */
+const COLLISION_LIMIT = 1024;
 
 /** Hash of s[from, to) with two FNV-style lanes, two UTF-16 units a step each, continuing from `seed`. */
 function hashRange(s: string, from: number, to: number, seed: number): number {
-  let a = 0x811c9dc5 ^ seed;
+  // The seed (a length) gets a multiply of its own: XOR-ed straight into the first units, a length of
+  // 20 ending "10000000" and a length of 21 ending "00000000" hashed alike.
+  let a = Math.imul(0x811c9dc5 ^ seed, 0x01000193);
   let b = 0x9e3779b9;
   let i = from;
   for (; i + 3 < to; i += 4) {
@@ -32,17 +34,40 @@ export function hashString(s: string): number {
 }
 
 /**
- * A 32-bit hash of a key's length, first 4 and last 12 UTF-16 units; the whole key when it is at most 16
- * long. Owner keys (pod UIDs, namespace/name) vary at their ends, so this reads fewer than half the
- * characters of a UID; StringTable falls back to hashString when keys collide on it.
+ * A 32-bit hash of a key's length and its last 8 UTF-16 units; the whole key when it is at most 8 long.
+ * This is what StringTable hashes first. Owner keys vary at their ends: a pod UID's last 8 hex digits
+ * carry 32 bits, and so do the random suffixes of pod names (`pod/ns/web-7d9f8b6c4-xk2lp`) and the
+ * addresses ending `ep/ns/svc/10.244.3.17`.
+ * Why so few: a charCodeAt costs about 31 machine instructions in Node 20's optimised code (each call
+ * dispatches on the string's representation again), counted with callgrind. The 16 units the table read
+ * before took 541 instructions a call, most of a lookup.
  */
 export function sampledHash(s: string): number {
   const n = s.length;
+  if (n <= 8) return hashString(s);
+  const i = n - 8;
+  const a = Math.imul(
+    Math.imul(0x811c9dc5 ^ n, 0x01000193) ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)),
+    0x01000193,
+  );
+  const b = Math.imul(0x9e3779b9 ^ (s.charCodeAt(i + 2) | (s.charCodeAt(i + 3) << 16)), 0x5bd1e995);
+  const c = Math.imul(a ^ (s.charCodeAt(i + 4) | (s.charCodeAt(i + 5) << 16)), 0x01000193);
+  const d = Math.imul(b ^ (s.charCodeAt(i + 6) | (s.charCodeAt(i + 7) << 16)), 0x5bd1e995);
+  return avalanche(c ^ Math.imul(d, 0x85ebca6b));
+}
+
+/**
+ * A 32-bit hash of a key's length, first 4 and last 12 UTF-16 units; the whole key when it is at most 16
+ * long. StringTable's second step, for keys whose last 8 units repeat (a UID followed by a NIC name,
+ * `0f8e3c1a-...-2d3b4c5d6e7f/net1`).
+ */
+export function wideHash(s: string): number {
+  const n = s.length;
   if (n <= 16) return hashString(s);
-  // Written out rather than two hashRange calls: this is inlined into allocate and release, and
-  // TurboFan inlines a function's callees only up to a bytecode budget (920 bytes in Node 20). The two
-  // inlined hashRange loops took about 550 bytes of it; this takes about 330 (--print-bytecode).
-  let a = Math.imul(0x811c9dc5 ^ n ^ (s.charCodeAt(0) | (s.charCodeAt(1) << 16)), 0x01000193);
+  let a = Math.imul(
+    Math.imul(0x811c9dc5 ^ n, 0x01000193) ^ (s.charCodeAt(0) | (s.charCodeAt(1) << 16)),
+    0x01000193,
+  );
   let b = Math.imul(0x9e3779b9 ^ (s.charCodeAt(2) | (s.charCodeAt(3) << 16)), 0x5bd1e995);
   for (let i = n - 12; i < n; i += 4) {
     a = Math.imul(a ^ (s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16)), 0x01000193);
@@ -50,6 +75,10 @@ export function sampledHash(s: string): number {
   }
   return avalanche(a ^ Math.imul(b, 0x85ebca6b));
 }
+
+/** How a StringTable hashes its keys; it moves up a level when keys collide too often. */
+export type KeyHashing = 'sampled' | 'wide' | 'full';
+const HASHINGS: readonly KeyHashing[] = ['sampled', 'wide', 'full'];
 
 function hashPair(hi: number, lo: number): number {
   let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
@@ -229,9 +258,10 @@ export class StringTable {
   private lastSlot = -1;
   // The slot where the last successful find() stopped; remove() of that entry reuses it.
   private hitSlot = -1;
-  // Keys are hashed by sampledHash until different keys meet with equal hashes too often (keys that
-  // differ only in the middle); then every key is rehashed in full, once, and stays so.
-  private full = false;
+  // Keys are hashed by sampledHash (level 0) until different keys meet with equal hashes too often;
+  // then every key is rehashed by wideHash (level 1), and after that, if they still collide (keys that
+  // differ only in the middle), in full (level 2). A table never goes back down.
+  private level = 0;
   private collisions = 0;
 
   constructor(expected = 16) {
@@ -250,7 +280,7 @@ export class StringTable {
 
   /** The entry of the key, or -1. */
   find(key: string): number {
-    const h = this.full ? hashString(key) : sampledHash(key);
+    const h = this.level === 0 ? sampledHash(key) : this.hashAbove(key);
     this.lastHash = h;
     const { slots, mask, keys } = this;
     for (let i = h & mask; ; i = (i + 1) & mask) {
@@ -264,26 +294,36 @@ export class StringTable {
           this.hitSlot = i;
           return e - 1;
         }
-        if (!this.full && ++this.collisions > SAMPLED_COLLISION_LIMIT) {
-          this.rehashInFull();
+        if (this.level < 2 && ++this.collisions > COLLISION_LIMIT) {
+          this.rehash(this.level + 1);
           return this.find(key);
         }
       }
     }
   }
 
-  /** Whether keys are hashed in full (after too many collisions of the sampled hash). */
-  get hashesInFull(): boolean {
-    return this.full;
+  /** How keys are hashed now: 'sampled' until keys collide too often, then 'wide', then 'full'. */
+  get hashing(): KeyHashing {
+    return HASHINGS[this.level]!;
   }
 
-  private rehashInFull(): void {
-    this.full = true;
+  /** The hash of a key at the table's level, for levels above 0 (kept out of find's inlined body). */
+  private hashAbove(key: string): number {
+    return this.level === 1 ? wideHash(key) : hashString(key);
+  }
+
+  private hashOf(key: string): number {
+    return this.level === 0 ? sampledHash(key) : this.hashAbove(key);
+  }
+
+  private rehash(level: number): void {
+    this.level = level;
+    this.collisions = 0;
     const slots = new Int32Array((this.mask + 1) * 2);
     for (let e = 0; e < this.used; e++) {
       const key = this.keys[e];
       if (key === undefined) continue;
-      const h = hashString(key);
+      const h = this.hashOf(key);
       let i = h & this.mask;
       while (slots[i * 2] !== 0) i = (i + 1) & this.mask;
       slots[i * 2] = e + 1;
@@ -305,7 +345,7 @@ export class StringTable {
 
   insert(key: string): number {
     if ((this.size + 1) * 2 > this.mask + 1) this.grow();
-    return this.place(key, this.full ? hashString(key) : sampledHash(key), -1);
+    return this.place(key, this.hashOf(key), -1);
   }
 
   private place(key: string, h: number, slot: number): number {
@@ -352,9 +392,7 @@ export class StringTable {
     const key = this.keys[entry];
     if (key === undefined) return;
     let i =
-      this.hitSlot >= 0 && slots[this.hitSlot * 2] === entry + 1
-        ? this.hitSlot
-        : (this.full ? hashString(key) : sampledHash(key)) & mask;
+      this.hitSlot >= 0 && slots[this.hitSlot * 2] === entry + 1 ? this.hitSlot : this.hashOf(key) & mask;
     while (slots[i * 2] !== entry + 1) i = (i + 1) & mask;
     this.hitSlot = -1;
     for (let j = (i + 1) & mask; slots[j * 2] !== 0; j = (j + 1) & mask) {
