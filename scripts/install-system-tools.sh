@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian tools that the real-kernel tests and `pnpm demo --apply` use, then (through
+# Installs the Debian tools that the real-kernel tests and `pnpm demo --apply` use (and valgrind, for
+# the instruction counts of `pnpm bench`), then (through
 # scripts/install-kube.sh) etcd and a cached kube-apiserver + kubectl for the real-API-server tests.
 # Only as root with apt-get; anywhere else it says what is missing, and those tests skip
 # visibly (under CI=true a missing tool fails the run instead).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-packages=(iproute2 nftables iptables ipset wireguard-go wireguard-tools iperf3 iputils-ping libreswan)
-tools=(ip nft iptables-restore ipset wireguard-go wg iperf3 ping ipsec)
+packages=(iproute2 nftables iptables ipset wireguard-go wireguard-tools iperf3 iputils-ping libreswan valgrind)
+tools=(ip nft iptables-restore ipset wireguard-go wg iperf3 ping ipsec valgrind)
 
 install_tools() {
   local absent=()

@@ -2,6 +2,7 @@
 import { IPv4, IPv4CidrRange, IPv6CidrRange } from 'ip-num';
 import { DenseBitmap } from '../src/bitmap';
 import { createPool, type Pool, type PoolSpec, parsePrefix, restorePool } from '../src/index';
+import { IpNumAllocator, pseudoRandomHalf } from './baseline';
 import {
   bestMs,
   fmtBytes,
@@ -16,59 +17,6 @@ import {
 } from './harness';
 
 const quick = process.env.BENCH_QUICK === '1';
-
-/**
- * The baseline: a straightforward allocator built on ip-num, as the issue describes it — a Set of taken
- * addresses and a walk from a cursor to the next free one.
- */
-class IpNumAllocator {
-  private readonly taken = new Set<bigint>();
-  private readonly byOwner = new Map<string, bigint[]>();
-  private readonly first: IPv4;
-  private readonly last: IPv4;
-  private cursor: IPv4;
-
-  constructor(cidr: string) {
-    const range = IPv4CidrRange.fromCidr(cidr);
-    this.first = range.getFirst().nextIPNumber();
-    this.last = new IPv4(range.getLast().getValue() - 1n);
-    this.cursor = this.first;
-  }
-
-  allocate(owner: string): bigint {
-    const held = this.byOwner.get(owner);
-    if (held) return held[0]!;
-    const span = Number(this.last.getValue() - this.first.getValue()) + 1;
-    for (let i = 0; i < span; i++) {
-      const v = this.cursor.getValue();
-      this.cursor = v >= this.last.getValue() ? this.first : this.cursor.nextIPNumber();
-      if (!this.taken.has(v)) {
-        this.taken.add(v);
-        this.byOwner.set(owner, [v]);
-        return v;
-      }
-    }
-    throw new Error('exhausted');
-  }
-
-  allocateBlock(owner: string, n: number): bigint[] {
-    let run: bigint[] = [];
-    for (let ip = this.first; ip.getValue() <= this.last.getValue(); ip = ip.nextIPNumber()) {
-      if (this.taken.has(ip.getValue())) run = [];
-      else if (run.push(ip.getValue()) === n) {
-        for (const v of run) this.taken.add(v);
-        this.byOwner.set(owner, run);
-        return run;
-      }
-    }
-    throw new Error('no block');
-  }
-
-  release(owner: string): void {
-    for (const v of this.byOwner.get(owner) ?? []) this.taken.delete(v);
-    this.byOwner.delete(owner);
-  }
-}
 
 interface Allocator {
   allocate(owner: string): unknown;
@@ -98,16 +46,6 @@ const loops = new Map<
   unknown,
   (a: Allocator, owners: readonly string[], half: readonly number[]) => number
 >();
-
-function pseudoRandomHalf(n: number, seed: number): number[] {
-  const r = rng(seed);
-  const idx = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [idx[i], idx[j]] = [idx[j]!, idx[i]!];
-  }
-  return idx.slice(0, n >> 1);
-}
 
 const rows: Row[] = [];
 const spec16: PoolSpec = { name: 'bench-16', subnet: '10.20.0.0/16' };
