@@ -36,8 +36,8 @@ export function hashString(s: string): number {
 /**
  * A 32-bit hash of a key's length and its last 8 UTF-16 units; the whole key when it is at most 8 long.
  * This is what StringTable hashes first. Owner keys vary at their ends: a pod UID's last 8 hex digits
- * carry 32 bits, and so do the random suffixes of pod names (`pod/ns/web-7d9f8b6c4-xk2lp`) and the
- * addresses ending `ep/ns/svc/10.244.3.17`.
+ * carry 32 bits, a pod name's last 8 characters (`pod/ns/web-7d9f8b6c4-xk2lp`) about as many, and an
+ * endpoint key ends with its address (`ep/ns/svc/10.244.3.17`).
  * Why so few: a charCodeAt costs about 31 machine instructions in Node 20's optimised code (each call
  * dispatches on the string's representation again), counted with callgrind. The 16 units the table read
  * before took 541 instructions a call, most of a lookup.
