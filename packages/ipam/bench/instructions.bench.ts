@@ -8,7 +8,6 @@ import { printTable, type Row } from './harness';
 
 const quick = process.env.BENCH_QUICK === '1';
 const child = fileURLToPath(new URL('./cycle-child.ts', import.meta.url));
-const ALLOCATIONS_PER_CYCLE = 65_534 + 32_767;
 
 function hasValgrind(): boolean {
   try {
@@ -19,8 +18,11 @@ function hasValgrind(): boolean {
   }
 }
 
-/** Instructions callgrind counted for the whole child process. */
-function count(which: 'ours' | 'base', cycles: number): Promise<number> {
+/** Instructions callgrind counted for the whole child process, and the allocations the child made. */
+function count(
+  which: 'ours' | 'base',
+  cycles: number,
+): Promise<{ instructions: number; allocations: number }> {
   return new Promise((resolve, reject) => {
     const p = spawn(
       'valgrind',
@@ -39,16 +41,23 @@ function count(which: 'ours' | 'base', cycles: number): Promise<number> {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let err = '';
+    let out = '';
     p.stderr.on('data', (d) => {
       err += d;
     });
-    p.stdout.resume();
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
     p.on('error', reject);
     p.on('close', (code) => {
       const m = /Collected : (\d+)/.exec(err);
       if (code !== 0 || m === null)
         reject(new Error(`callgrind run of ${which} ${cycles} failed (${code}): ${err.slice(-2000)}`));
-      else resolve(Number(m[1]));
+      else
+        resolve({
+          instructions: Number(m[1]),
+          allocations: (JSON.parse(out.trim().split('\n').pop()!) as { allocations: number }).allocations,
+        });
     });
   });
 }
@@ -56,7 +65,7 @@ function count(which: 'ours' | 'base', cycles: number): Promise<number> {
 /** Instructions per allocation: a run with `cycles` cycles minus one with none, two processes at once. */
 async function perAllocation(which: 'ours' | 'base', cycles: number): Promise<number> {
   const [without, withCycles] = await Promise.all([count(which, 0), count(which, cycles)]);
-  return (withCycles - without) / (cycles * ALLOCATIONS_PER_CYCLE);
+  return (withCycles.instructions - without.instructions) / withCycles.allocations;
 }
 
 const rows: Row[] = [];
@@ -67,7 +76,7 @@ if (!hasValgrind()) {
   });
 } else {
   // The baseline costs about 20 times as much per cycle, so it needs fewer cycles to stand out of the
-  // run-to-run difference (about 50 M instructions, mostly start-up).
+  // run-to-run difference (45-54 M instructions between two runs of the same child, measured).
   const ours = await perAllocation('ours', quick ? 4 : 16);
   const base = await perAllocation('base', quick ? 1 : 2);
   rows.push({
