@@ -24,8 +24,8 @@ const make = (): Allocator =>
     : new IpNumAllocator('10.20.0.0/16');
 
 // Each phase is a function with one loop. With the whole cycle in one function, the loops ran in on-stack
-// replacement code compiled before the later loops had type feedback: it deoptimized on reaching them,
-// every cycle, and they ran in the interpreter.
+// replacement code compiled before the later loops had type feedback: it deoptimized on reaching them
+// in every cycle (--trace-deopt), and about 200 instructions per allocation ran in the interpreter.
 function fill(a: Allocator, from: number, to: number): void {
   for (let i = from; i < to; i++) a.allocate(owners[i]!);
 }

@@ -30,9 +30,9 @@ type Drop = (a: Allocator, owners: readonly string[], half: readonly number[]) =
  * Fill a /16, release a pseudo-random half, fill again. Returns allocations made.
  * Each phase is a function with one loop, compiled once per allocator class (new Function), so each class
  * gets call sites of its own: one shared loop would be polymorphic and slow down whichever side ran
- * second. With all three loops in one function, the loops ran in on-stack-replacement code compiled
- * before the later loops had type feedback; under callgrind it deoptimized on reaching them in every
- * cycle, and about 200 instructions per allocation ran in the interpreter.
+ * second. The phases are separate functions as in cycle-child.ts, where one function with all three
+ * loops deoptimized on reaching the later loops in every cycle (see its comment); this bench keeps the
+ * same shape so that both measure the same loops.
  */
 function cycle(a: Allocator, owners: readonly string[], half: readonly number[]): () => number {
   let perClass = loops.get(a.constructor);
