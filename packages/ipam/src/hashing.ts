@@ -242,9 +242,11 @@ export class PairMap implements OffsetIndex {
  * by doubling because Array.push of strings costs ~100 ns here (measured).
  */
 export class StringTable {
-  private slots: Int32Array<ArrayBuffer>;
-  private mask: number;
-  private keys: Array<string | undefined>;
+  // slots, mask, keys, level and the last* fields are read and written by PoolImpl's hot path, which has
+  // find()'s probe written out (see "Performance" in the package README). Nothing else touches them.
+  /** @internal */ slots: Int32Array<ArrayBuffer>;
+  /** @internal */ mask: number;
+  /** @internal */ keys: Array<string | undefined>;
   // Entry numbers freed by remove(), a stack on a typed array as long as the key array (growKeys grows
   // both), so it always has room: at most `used` entries are free. With a JS array grown by
   // push(), a release on a new /16 pool cost about 12 ns more than on a pool whose array had already
@@ -254,14 +256,14 @@ export class StringTable {
   private used = 0; // entry numbers ever handed out
   size = 0;
   // The hash and the empty slot where the last missed find() stopped; insertAfterFind() reuses both.
-  private lastHash = 0;
-  private lastSlot = -1;
+  /** @internal */ lastHash = 0;
+  /** @internal */ lastSlot = -1;
   // The slot where the last successful find() stopped; remove() of that entry reuses it.
-  private hitSlot = -1;
+  /** @internal */ hitSlot = -1;
   // Keys are hashed by sampledHash (level 0) until different keys meet with equal hashes too often;
   // then every key is rehashed by wideHash (level 1), and after that, if they still collide (keys that
   // differ only in the middle), in full (level 2). A table never goes back down.
-  private level = 0;
+  /** @internal */ level = 0;
   private collisions = 0;
 
   constructor(expected = 16) {

@@ -265,6 +265,45 @@ describe('allocate, release, ownerOf, addressesOf', () => {
     expect(pool.allocate('d').toString()).toBe('10.0.0.3');
   });
 
+  // allocate() has the owner table's lookup written out for keys longer than 8 characters, and calls the
+  // table's own find() for the rest (short keys, and every key once the table hashes more of each key).
+  // Keys inserted by one path must be found by the other: restorePool and release use find().
+  it('finds owners of long and short keys, in the pool that allocated them and in a restored one', () => {
+    const spec = { name: 'p', subnet: '10.0.0.0/22' };
+    const uids = Array.from(
+      { length: 300 },
+      (_, i) => `0f8e3c1a-7b6d-4e5f-9a8b-${String(i).padStart(12, '0')}`,
+    );
+    const owners = [...uids, ...Array.from({ length: 50 }, (_, i) => `s${i}`)];
+    const pool = createPool(spec);
+    const first = owners.map((o) => pool.allocate(o).toString());
+    expect(new Set(first).size).toBe(owners.length);
+    expect(owners.map((o) => pool.allocate(o).toString())).toEqual(first);
+    expect(first.map((a) => pool.ownerOf(a))).toEqual(owners);
+    const restored = restorePool(spec, JSON.parse(JSON.stringify(pool.snapshot())) as PoolSnapshot);
+    expect(owners.map((o) => restored.allocate(o).toString())).toEqual(first);
+    expect(restored.stats().allocated).toBe(owners.length);
+    for (const p of [pool, restored]) {
+      for (const i of [7, 299, 303]) {
+        expect(texts(p.release(owners[i]!))).toEqual([first[i]]);
+        expect(p.release(owners[i]!)).toEqual([]);
+        expect(p.allocate(`${owners[i]}-again`).toString()).toBe(first[i]);
+      }
+    }
+  });
+
+  it('keeps owners apart when many keys share their length and last 8 characters', () => {
+    // Equal first-level hashes, enough of them for the table to move to a wider hash part way through.
+    const owners = Array.from({ length: 1500 }, (_, i) => `k${String(i).padStart(5, '0')}-same-tail`);
+    const pool = createPool({ name: 'p', subnet: '10.0.0.0/21' });
+    const first = owners.map((o) => pool.allocate(o).toString());
+    expect(new Set(first).size).toBe(owners.length);
+    expect(owners.map((o) => pool.allocate(o).toString())).toEqual(first);
+    expect(texts(pool.release(owners[42]!))).toEqual([first[42]]);
+    expect(pool.ownerOf(first[42]!)).toBeUndefined();
+    expect(pool.ownerOf(first[43]!)).toBe(owners[43]);
+  });
+
   it('ownerOf, addressesOf and has read the current state', () => {
     const pool = createPool({ name: 'p', subnet: 'fd00::/120' });
     pool.allocate('a');
