@@ -41,6 +41,8 @@ export function hashString(s: string): number {
  * Why so few: a charCodeAt costs about 31 machine instructions in Node 20's optimised code (each call
  * dispatches on the string's representation again), counted with callgrind. The 16 units the table read
  * before took 541 instructions a call, most of a lookup.
+ * PoolImpl.allocate has a copy of this hash, for keys longer than 8; change both together (pool.test.ts
+ * fails when they differ).
  */
 export function sampledHash(s: string): number {
   const n = s.length;
@@ -242,8 +244,8 @@ export class PairMap implements OffsetIndex {
  * by doubling because Array.push of strings costs ~100 ns here (measured).
  */
 export class StringTable {
-  // slots, mask, keys, level and the last* fields are read and written by PoolImpl's hot path, which has
-  // find()'s probe written out (see "Performance" in the package README). Nothing else touches them.
+  // PoolImpl.allocate has find()'s probe written out (see "Performance" in the package README): it reads
+  // slots, mask, keys and level, and writes lastHash, lastSlot and hitSlot. No other code outside the class touches them.
   /** @internal */ slots: Int32Array<ArrayBuffer>;
   /** @internal */ mask: number;
   /** @internal */ keys: Array<string | undefined>;

@@ -294,9 +294,9 @@ class PoolImpl implements Pool {
   allocate(owner: string): Addr {
     if (typeof owner !== 'string' || owner.length === 0) throw badOwner(owner);
     const table = this.owners;
-    // table.find(owner), written out with sampledHash() for keys longer than 8 at hashing level 0: find
-    // and its hash do not fit the inlining budget beside the rest (see above). Any other case, and an
-    // equal hash of a different key, goes to find(), which also counts the collision.
+    // table.find(owner), written out with a copy of sampledHash() (keep the two equal) for keys longer than
+    // 8 at hashing level 0: find and its hash do not fit the inlining budget beside the rest (see above).
+    // Any other case, and an equal hash of a different key, goes to find(), which also counts the collision.
     let e: number;
     const n = owner.length;
     if (table.level !== 0 || n <= 8) e = table.find(owner);
