@@ -28,14 +28,20 @@ type Fill = (a: Allocator, owners: readonly string[], from: number, to: number) 
 type Drop = (a: Allocator, owners: readonly string[], half: readonly number[]) => void;
 
 /**
- * Fill a /16, release a pseudo-random half, fill again. Returns allocations made.
+ * Fill a /16, release a pseudo-random half, fill again. Returns allocations made. With `marks`, each run
+ * also pushes the time before, between and after its three phases (for the by-phase row).
  * Each phase is a function with one loop, compiled once per allocator class (new Function), so each class
  * gets call sites of its own: one shared loop would be polymorphic and slow down whichever side ran
  * second. The phases are separate functions as in cycle-child.ts, where one function with all three
  * loops deoptimized on reaching the later loops in every cycle (see its comment); this bench keeps the
  * same shape so that both measure the same loops.
  */
-function cycle(a: Allocator, owners: readonly string[], half: readonly number[]): () => number {
+function cycle(
+  a: Allocator,
+  owners: readonly string[],
+  half: readonly number[],
+  marks?: bigint[],
+): () => number {
   let perClass = loops.get(a.constructor);
   if (perClass === undefined) {
     perClass = {
@@ -58,9 +64,13 @@ function cycle(a: Allocator, owners: readonly string[], half: readonly number[])
   const { fill, drop } = perClass;
   return () => {
     const n = half.length * 2;
+    marks?.push(process.hrtime.bigint());
     fill(a, owners, 0, n);
+    marks?.push(process.hrtime.bigint());
     drop(a, owners, half);
+    marks?.push(process.hrtime.bigint());
     fill(a, owners, n, n + half.length);
+    marks?.push(process.hrtime.bigint());
     return n + half.length;
   };
 }
@@ -139,33 +149,26 @@ const half = pseudoRandomHalf(N16, 11);
   });
   // Where the cycle's time goes: each phase timed on its own, on new pools, best of several rounds per
   // phase. Not part of the figures above (those time the cycle whole), only a breakdown of them.
-  const phaseNs = (make: () => Allocator): [number, number, number] => {
-    const best: [number, number, number] = [Infinity, Infinity, Infinity];
+  const phaseNs = (make: () => Allocator): number[] => {
+    const calls = [half.length * 2, half.length, half.length];
+    const best = [Infinity, Infinity, Infinity];
     for (let round = 0; round < (quick ? 2 : 5); round++) {
-      const a = make();
-      const { fill, drop } = loops.get(a.constructor)!;
-      const n = half.length * 2;
+      const marks: bigint[] = [];
+      const run = cycle(make(), owners, half, marks);
       // One collection before the cycle, none between its phases (a collection evicts the caches).
       collect();
-      const t0 = process.hrtime.bigint();
-      fill(a, owners, 0, n);
-      const t1 = process.hrtime.bigint();
-      drop(a, owners, half);
-      const t2 = process.hrtime.bigint();
-      fill(a, owners, n, n + half.length);
-      const t3 = process.hrtime.bigint();
-      const t = [Number(t1 - t0) / n, Number(t2 - t1) / half.length, Number(t3 - t2) / half.length];
-      for (let k = 0; k < 3; k++) best[k] = Math.min(best[k]!, t[k]!);
+      run();
+      for (let k = 0; k < 3; k++) best[k] = Math.min(best[k]!, Number(marks[k + 1]! - marks[k]!) / calls[k]!);
     }
     return best;
   };
-  const [of, od, or] = phaseNs(() => createPool(spec16, { expectedOwners: N16 }));
-  const [bf, bd, br] = phaseNs(() => new IpNumAllocator('10.20.0.0/16'));
+  const oursNs = phaseNs(() => createPool(spec16, { expectedOwners: N16 }));
+  const baseNs = phaseNs(() => new IpNumAllocator('10.20.0.0/16'));
   rows.push({
     case: '/16 cycle by phase, new pool: fill, release half, refill (per call)',
-    value: `${fmtNs(of)}, ${fmtNs(od)}, ${fmtNs(or)}`,
-    baseline: `${fmtNs(bf)}, ${fmtNs(bd)}, ${fmtNs(br)}`,
-    ratio: `${(bf / of).toFixed(1)}x, ${(bd / od).toFixed(1)}x, ${(br / or).toFixed(1)}x`,
+    value: oursNs.map(fmtNs).join(', '),
+    baseline: baseNs.map(fmtNs).join(', '),
+    ratio: oursNs.map((ns, k) => `${(baseNs[k]! / ns).toFixed(1)}x`).join(', '),
   });
 }
 
